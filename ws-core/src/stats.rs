@@ -1,0 +1,38 @@
+//! Counters for dashboards and tests.
+
+use core::time::Duration;
+
+/// A snapshot of the supervisor's counters, from [`Supervisor::stats`](crate::Supervisor::stats).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Connect attempts started (the first connect included).
+    pub attempts: u64,
+    /// Transports that opened.
+    pub opened: u64,
+    /// Transports that opened after an earlier one ended.
+    pub reconnects: u64,
+    /// The current reconnect streak: 0 while the first connect or a stable connection is in
+    /// progress, else the number of the latest attempt.
+    pub current_attempt: u32,
+    /// Messages waiting in the queue.
+    pub queued_messages: usize,
+    /// Payload bytes waiting in the queue (a WebSocket's `bufferedAmount`).
+    pub queued_bytes: usize,
+    /// The latest heartbeat round trip.
+    pub last_rtt: Option<Duration>,
+    /// Application messages emitted as `Send`.
+    pub messages_sent: u64,
+    /// Application messages delivered as `Event::Message`.
+    pub messages_received: u64,
+    /// Heartbeat pings emitted.
+    pub pings_sent: u64,
+    /// Inputs that named a transport other than the current one (ignored).
+    pub stale_inputs: u64,
+    /// Inputs that made no sense in the current state (ignored).
+    pub ignored_inputs: u64,
+    /// Ticks that came more than `late_tick_threshold` after their deadline.
+    pub late_ticks: u64,
+    /// Calls whose `now` was earlier than a previous one (clamped).
+    pub clock_regressions: u64,
+}

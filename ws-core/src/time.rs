@@ -1,0 +1,87 @@
+//! The core's own notion of time.
+//!
+//! The core never reads a clock: every call that can change state takes `now`. An [`Instant`] is
+//! a [`Duration`] since an origin the driver picks (usually the moment it created the
+//! supervisor), so converting from `std::time::Instant` or `tokio::time::Instant` is one
+//! subtraction, and tests can run hours of virtual time in microseconds.
+
+use core::fmt;
+use core::ops::{Add, Sub};
+use core::time::Duration;
+
+/// A point on the driver's monotonic clock, measured from an arbitrary origin.
+///
+/// Arithmetic saturates instead of panicking: an instant far in the future is still an instant,
+/// and a subtraction that would go below the origin gives the origin.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant(Duration);
+
+impl Instant {
+    /// The origin of the driver's clock.
+    pub const ZERO: Instant = Instant(Duration::ZERO);
+
+    /// The instant `since_origin` after the origin.
+    pub const fn from_duration(since_origin: Duration) -> Self {
+        Instant(since_origin)
+    }
+
+    /// The instant `millis` milliseconds after the origin (handy in tests and examples).
+    pub const fn from_millis(millis: u64) -> Self {
+        Instant(Duration::from_millis(millis))
+    }
+
+    /// How long after the origin this instant is.
+    pub const fn since_origin(self) -> Duration {
+        self.0
+    }
+
+    /// The time from `earlier` to `self`, or zero when `earlier` is later.
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// `self + duration`, saturating at the largest representable instant.
+    pub fn saturating_add(self, duration: Duration) -> Instant {
+        Instant(self.0.saturating_add(duration))
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturating: never panics, however large `rhs` is.
+    fn add(self, rhs: Duration) -> Instant {
+        self.saturating_add(rhs)
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+
+    /// Saturating: an earlier minus a later instant is zero.
+    fn sub(self, rhs: Instant) -> Duration {
+        self.saturating_duration_since(rhs)
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t+{:?}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates_instead_of_panicking() {
+        let late = Instant::from_duration(Duration::MAX);
+        assert_eq!(late + Duration::from_secs(1), late);
+        assert_eq!(Instant::ZERO - Instant::from_millis(5), Duration::ZERO);
+        assert_eq!(
+            Instant::from_millis(1500) - Instant::from_millis(500),
+            Duration::from_secs(1)
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Every deadline the supervisor keeps, in one small table.
+//!
+//! One table with a reason per slot (after quinn-proto) makes [`poll_timeout`] a minimum over
+//! eight values, makes "which timer fired" visible in traces, and makes it impossible for two
+//! copies of the same deadline to disagree.
+//!
+//! [`poll_timeout`]: crate::Supervisor::poll_timeout
+
+use crate::time::Instant;
+
+/// Why a deadline is pending.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[non_exhaustive]
+pub enum TimerReason {
+    /// The open connection has been stable for `stable_after`: the attempt counter resets.
+    ConnectionStable,
+    /// A queued message reaches its deadline and is handed back as expired.
+    MessageExpiry,
+    /// `ping_interval` since the last sign of life: a heartbeat ping goes out.
+    PingDue,
+    /// `pong_timeout` since the ping: without a reply, the peer is dead.
+    PongOverdue,
+    /// `idle_timeout` of silence in server-driven mode: the peer is dead.
+    IdleTimeout,
+    /// The opening handshake took longer than `connect_timeout`.
+    ConnectTimeout,
+    /// Our Close was not answered within `close_timeout`.
+    CloseTimeout,
+    /// The backoff delay is over: the next connect attempt starts.
+    ReconnectBackoff,
+}
+
+impl TimerReason {
+    const ALL: [TimerReason; 8] = [
+        TimerReason::ConnectionStable,
+        TimerReason::MessageExpiry,
+        TimerReason::PingDue,
+        TimerReason::PongOverdue,
+        TimerReason::IdleTimeout,
+        TimerReason::ConnectTimeout,
+        TimerReason::CloseTimeout,
+        TimerReason::ReconnectBackoff,
+    ];
+
+    /// The timers that belong to one transport and die with it.
+    pub(crate) const TRANSPORT: [TimerReason; 6] = [
+        TimerReason::ConnectionStable,
+        TimerReason::PingDue,
+        TimerReason::PongOverdue,
+        TimerReason::IdleTimeout,
+        TimerReason::ConnectTimeout,
+        TimerReason::CloseTimeout,
+    ];
+}
+
+/// The deadlines, indexed by reason. Ties are broken by the reason's order, so the firing
+/// order is deterministic.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Timers {
+    deadlines: [Option<Instant>; 8],
+}
+
+impl Timers {
+    pub(crate) fn set(&mut self, reason: TimerReason, at: Instant) {
+        self.deadlines[reason as usize] = Some(at);
+    }
+
+    pub(crate) fn clear(&mut self, reason: TimerReason) {
+        self.deadlines[reason as usize] = None;
+    }
+
+    pub(crate) fn get(&self, reason: TimerReason) -> Option<Instant> {
+        self.deadlines[reason as usize]
+    }
+
+    pub(crate) fn clear_transport_timers(&mut self) {
+        for reason in TimerReason::TRANSPORT {
+            self.clear(reason);
+        }
+    }
+
+    /// The earliest deadline and its reason.
+    pub(crate) fn next(&self) -> Option<(Instant, TimerReason)> {
+        TimerReason::ALL
+            .iter()
+            .filter_map(|&reason| self.get(reason).map(|at| (at, reason)))
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_the_earliest_and_ties_are_ordered() {
+        let mut timers = Timers::default();
+        assert_eq!(timers.next(), None);
+        timers.set(TimerReason::ReconnectBackoff, Instant::from_millis(5));
+        timers.set(TimerReason::PingDue, Instant::from_millis(5));
+        timers.set(TimerReason::CloseTimeout, Instant::from_millis(9));
+        assert_eq!(
+            timers.next(),
+            Some((Instant::from_millis(5), TimerReason::PingDue))
+        );
+        timers.clear_transport_timers();
+        assert_eq!(
+            timers.next(),
+            Some((Instant::from_millis(5), TimerReason::ReconnectBackoff))
+        );
+    }
+}
