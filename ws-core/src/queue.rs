@@ -68,7 +68,9 @@ impl Queue {
         }
         // Rotate once through the ring: survivors go back in order, the expired leave in order.
         for _ in 0..self.items.len() {
-            let Some(queued) = self.items.pop_front() else { break };
+            let Some(queued) = self.items.pop_front() else {
+                break;
+            };
             if queued.deadline.is_some_and(|at| at <= now) {
                 self.bytes -= queued.message.len();
                 expired(queued.message);

@@ -31,7 +31,8 @@ pub struct Stats {
     pub stale_inputs: u64,
     /// Inputs that made no sense in the current state (ignored).
     pub ignored_inputs: u64,
-    /// Ticks that came more than `late_tick_threshold` after their deadline.
+    /// `handle_timeout` calls that came more than `late_tick_threshold` after the earliest
+    /// deadline (a suspended process or a starved runtime).
     pub late_ticks: u64,
     /// Calls whose `now` was earlier than a previous one (clamped).
     pub clock_regressions: u64,

@@ -253,7 +253,7 @@ impl Supervisor {
         match (input, self.phase) {
             (Input::Opened { connection }, Phase::Connecting(_)) => self.on_opened(connection, now),
             (Input::Frame { frame, .. }, Phase::Open(_) | Phase::Closing(_)) => {
-                self.on_frame(frame, now)
+                self.on_frame(frame, now);
             }
             (Input::ConnectFailed { failure, .. }, Phase::Connecting(_)) => {
                 self.lose_transport(
@@ -267,7 +267,7 @@ impl Supervisor {
                 self.finish_close(CloseCode::ABNORMAL, Text::new(), now);
             }
             (Input::Closed { code, reason, .. }, Phase::Closing(_)) => {
-                self.finish_close(code, reason, now)
+                self.finish_close(code, reason, now);
             }
             (Input::Error { error, .. }, Phase::Connecting(_) | Phase::Open(_)) => {
                 self.lose_transport(
@@ -288,6 +288,13 @@ impl Supervisor {
     /// does nothing. A driver may therefore tick on every wake-up.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance_clock(now);
+        if self
+            .timers
+            .next()
+            .is_some_and(|(at, _)| now - at > self.config.late_tick_threshold)
+        {
+            self.stats.late_ticks += 1;
+        }
         for _ in 0..MAX_TIMERS_PER_TICK {
             let Some((at, reason)) = self.timers.next() else {
                 return;
@@ -296,9 +303,6 @@ impl Supervisor {
                 return;
             }
             self.timers.clear(reason);
-            if now - at > self.config.late_tick_threshold {
-                self.stats.late_ticks += 1;
-            }
             self.on_timer(reason, at, now);
         }
     }

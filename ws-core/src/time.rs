@@ -41,6 +41,7 @@ impl Instant {
     }
 
     /// `self + duration`, saturating at the largest representable instant.
+    #[must_use]
     pub fn saturating_add(self, duration: Duration) -> Instant {
         Instant(self.0.saturating_add(duration))
     }
