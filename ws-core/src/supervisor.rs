@@ -288,12 +288,13 @@ impl Supervisor {
     /// does nothing. A driver may therefore tick on every wake-up.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance_clock(now);
-        if self
-            .timers
-            .next()
-            .is_some_and(|(at, _)| now - at > self.config.late_tick_threshold)
-        {
-            self.stats.late_ticks += 1;
+        match self.timers.next() {
+            Some((at, _)) if at <= now => {
+                if now - at > self.config.late_tick_threshold {
+                    self.stats.late_ticks += 1;
+                }
+            }
+            _ => return,
         }
         for _ in 0..MAX_TIMERS_PER_TICK {
             let Some((at, reason)) = self.timers.next() else {

@@ -9,41 +9,51 @@ use core::fmt;
 use core::ops::{Add, Sub};
 use core::time::Duration;
 
-/// A point on the driver's monotonic clock, measured from an arbitrary origin.
+/// A point on the driver's monotonic clock, in nanoseconds from an arbitrary origin (enough
+/// for 584 years of uptime).
 ///
 /// Arithmetic saturates instead of panicking: an instant far in the future is still an instant,
 /// and a subtraction that would go below the origin gives the origin.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Instant(Duration);
+pub struct Instant(u64);
 
 impl Instant {
     /// The origin of the driver's clock.
-    pub const ZERO: Instant = Instant(Duration::ZERO);
+    pub const ZERO: Instant = Instant(0);
 
-    /// The instant `since_origin` after the origin.
+    /// The instant `since_origin` after the origin (saturating at 584 years).
     pub const fn from_duration(since_origin: Duration) -> Self {
-        Instant(since_origin)
+        Instant(saturating_nanos(since_origin))
     }
 
     /// The instant `millis` milliseconds after the origin (handy in tests and examples).
     pub const fn from_millis(millis: u64) -> Self {
-        Instant(Duration::from_millis(millis))
+        Instant(millis.saturating_mul(1_000_000))
     }
 
     /// How long after the origin this instant is.
     pub const fn since_origin(self) -> Duration {
-        self.0
+        Duration::from_nanos(self.0)
     }
 
     /// The time from `earlier` to `self`, or zero when `earlier` is later.
-    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        self.0.saturating_sub(earlier.0)
+    pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
 
     /// `self + duration`, saturating at the largest representable instant.
     #[must_use]
-    pub fn saturating_add(self, duration: Duration) -> Instant {
-        Instant(self.0.saturating_add(duration))
+    pub const fn saturating_add(self, duration: Duration) -> Instant {
+        Instant(self.0.saturating_add(saturating_nanos(duration)))
+    }
+}
+
+const fn saturating_nanos(duration: Duration) -> u64 {
+    let nanos = duration.as_nanos();
+    if nanos > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        nanos as u64
     }
 }
 
@@ -67,7 +77,7 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "t+{:?}", self.0)
+        write!(f, "t+{:?}", self.since_origin())
     }
 }
 
@@ -78,6 +88,7 @@ mod tests {
     #[test]
     fn arithmetic_saturates_instead_of_panicking() {
         let late = Instant::from_duration(Duration::MAX);
+        assert_eq!(late, Instant::from_duration(Duration::from_nanos(u64::MAX)));
         assert_eq!(late + Duration::from_secs(1), late);
         assert_eq!(Instant::ZERO - Instant::from_millis(5), Duration::ZERO);
         assert_eq!(

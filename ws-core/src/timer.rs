@@ -79,12 +79,17 @@ impl Timers {
         }
     }
 
-    /// The earliest deadline and its reason.
+    /// The earliest deadline and its reason. Called on every wake-up, so a plain loop.
     pub(crate) fn next(&self) -> Option<(Instant, TimerReason)> {
-        TimerReason::ALL
-            .iter()
-            .filter_map(|&reason| self.get(reason).map(|at| (at, reason)))
-            .min()
+        let mut earliest: Option<(Instant, usize)> = None;
+        for (index, deadline) in self.deadlines.iter().enumerate() {
+            if let Some(at) = *deadline
+                && earliest.is_none_or(|(best, _)| at < best)
+            {
+                earliest = Some((at, index));
+            }
+        }
+        earliest.map(|(at, index)| (at, TimerReason::ALL[index]))
     }
 }
 
