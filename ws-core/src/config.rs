@@ -9,6 +9,7 @@ use core::time::Duration;
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 
 use crate::close::{ClosePolicy, default_close_policy};
 use crate::message::{Message, Text};
@@ -47,11 +48,17 @@ pub enum Matcher {
     /// A text message containing this text (e.g. `"\"action\":4"` for JSON replies that carry
     /// extra fields).
     Contains(Text),
-    /// Any message for which the function returns true.
-    Custom(fn(&Message) -> bool),
+    /// Any message for which the function returns true (e.g. a JSON reply parsed and compared
+    /// field by field). Build it with [`Matcher::custom`].
+    Custom(Arc<dyn Fn(&Message) -> bool + Send + Sync>),
 }
 
 impl Matcher {
+    /// A matcher that asks `predicate`.
+    pub fn custom(predicate: impl Fn(&Message) -> bool + Send + Sync + 'static) -> Self {
+        Matcher::Custom(Arc::new(predicate))
+    }
+
     /// Whether `message` is the heartbeat this matcher looks for.
     pub fn matches(&self, message: &Message) -> bool {
         match (self, message) {
@@ -523,6 +530,6 @@ mod tests {
         assert!(!Matcher::Exact(Text::from("{\"action\":4}")).matches(&pong));
         assert!(Matcher::Exact(Text::from("pong")).matches(&Message::from("pong")));
         assert!(!Matcher::Exact(Text::from("pong")).matches(&Message::from(alloc::vec![b'p'])));
-        assert!(Matcher::Custom(|m| m.len() == 3).matches(&Message::from("abc")));
+        assert!(Matcher::custom(|m| m.len() == 3).matches(&Message::from("abc")));
     }
 }
