@@ -1,0 +1,75 @@
+//! One connect attempt: provider, DNS, TCP, TLS and WebSocket handshakes, each failure typed.
+
+use std::sync::Arc;
+
+use tokio::net::{TcpStream, lookup_host};
+use tokio_tungstenite::tungstenite::handshake::client::Response;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, client_async_tls_with_config};
+use ws_transport::{ClientOptions, Error};
+
+/// The socket of an open connection.
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// An open connection, and the `host:port` and redacted URL its errors will name.
+pub(crate) struct Connected {
+    pub(crate) socket: Socket,
+    pub(crate) response: Response,
+    pub(crate) server: String,
+    pub(crate) label: String,
+}
+
+/// Runs attempt `attempt`. Resolving and connecting are done here rather than by
+/// tokio-tungstenite so that a DNS failure, a refused port and other socket errors stay
+/// distinct for the application.
+pub(crate) async fn connect(options: Arc<ClientOptions>, attempt: u32) -> Result<Connected, Error> {
+    let prepared = options.prepare(attempt).await?;
+    let addrs = lookup_host((prepared.host.as_str(), prepared.port))
+        .await
+        .map_err(|e| Error::dns(&prepared.host, e))?;
+    let mut last_error = None;
+    let mut tcp = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => last_error = Some(Error::tcp_connect(&prepared.label, addr, e)),
+        }
+    }
+    let Some(tcp) = tcp else {
+        return Err(last_error.unwrap_or_else(|| {
+            Error::dns(
+                &prepared.host,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"),
+            )
+        }));
+    };
+    // Heartbeats and small messages must not wait for Nagle's algorithm.
+    tcp.set_nodelay(true).map_err(|e| {
+        Error::transport(
+            e.into(),
+            &prepared.label,
+            &prepared.server,
+            ws_transport::Stage::Connect,
+        )
+    })?;
+    let connector = match prepared.tls {
+        Some(config) => Connector::Rustls(config),
+        None => Connector::Plain,
+    };
+    let (socket, response) = client_async_tls_with_config(
+        prepared.request,
+        tcp,
+        Some(prepared.websocket),
+        Some(connector),
+    )
+    .await
+    .map_err(|e| Error::handshake(e, &prepared.label, &prepared.server))?;
+    Ok(Connected {
+        socket,
+        response,
+        server: prepared.server,
+        label: prepared.label,
+    })
+}

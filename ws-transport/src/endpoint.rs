@@ -1,0 +1,329 @@
+//! Where to connect, decided afresh before every attempt.
+//!
+//! A token in the URL or an `Authorization` header usually expires; a client that reconnects
+//! with the token it started with is locked out after the first outage that outlives it. An
+//! [`Endpoint`] is therefore either a fixed [`Target`] or a function (plain or async) that the
+//! driver calls before each attempt, so every attempt carries a fresh token.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::client::Request;
+use tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
+use tungstenite::http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+use crate::error::Error;
+use crate::url::WsUrl;
+
+/// A boxed, sendable future: what an async provider returns.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// One attempt's destination: a URL and the headers to add to its handshake.
+#[derive(Clone, Debug)]
+pub struct Target {
+    url: WsUrl,
+    headers: HeaderMap,
+}
+
+impl Target {
+    /// A target without extra headers.
+    pub fn new(url: WsUrl) -> Self {
+        Target {
+            url,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Parses `url` (see [`WsUrl::parse`]).
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        WsUrl::parse(url).map(Target::new)
+    }
+
+    /// Adds a header to this attempt's handshake (e.g. `Authorization: Bearer …`). It replaces
+    /// a header of the same name set in the client options.
+    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        let (name, value) = header(name, value)?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Takes the URL and headers of a complete `http::Request` (method `GET`). The standard
+    /// WebSocket headers (`Host`, `Upgrade`, `Sec-WebSocket-Key`…) are filled in if missing.
+    pub fn from_request(request: Request) -> Result<Self, Error> {
+        if request.method() != Method::GET {
+            return Err(Error::InvalidHeader {
+                name: ":method".to_owned(),
+                reason: format!("a WebSocket handshake is a GET, not {}", request.method()),
+            });
+        }
+        let (parts, ()) = request.into_parts();
+        Ok(Target {
+            url: WsUrl::from_uri(parts.uri)?,
+            headers: parts.headers,
+        })
+    }
+
+    /// The URL (redacted when printed).
+    pub fn url(&self) -> &WsUrl {
+        &self.url
+    }
+
+    /// This attempt's extra headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+impl From<WsUrl> for Target {
+    fn from(url: WsUrl) -> Self {
+        Target::new(url)
+    }
+}
+
+impl TryFrom<Request> for Target {
+    type Error = Error;
+
+    fn try_from(request: Request) -> Result<Self, Error> {
+        Target::from_request(request)
+    }
+}
+
+/// Parses a header for the handshake, naming it in the error.
+pub(crate) fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
+    let invalid = |reason: String| Error::InvalidHeader {
+        name: name.to_owned(),
+        reason,
+    };
+    let parsed_name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    let parsed_value = HeaderValue::from_str(value).map_err(|e| invalid(e.to_string()))?;
+    Ok((parsed_name, parsed_value))
+}
+
+type SyncProvider = dyn Fn(u32) -> Result<Target, Error> + Send + Sync;
+type AsyncProvider = dyn Fn(u32) -> BoxFuture<Result<Target, Error>> + Send + Sync;
+
+/// Where to connect: a fixed target, or a provider called before every attempt with the
+/// attempt number (0 for the first connect, then 1, 2, … for reconnects).
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use ws_transport::{Endpoint, Target};
+///
+/// let issued = AtomicU32::new(0);
+/// let endpoint = Endpoint::from_fn(move |_attempt| {
+///     let token = issued.fetch_add(1, Ordering::Relaxed); // a fresh token per attempt
+///     Target::parse(&format!("wss://example.com/feed?token={token}"))
+/// });
+/// # let _ = endpoint;
+/// ```
+#[derive(Clone)]
+pub struct Endpoint(Provider);
+
+#[derive(Clone)]
+enum Provider {
+    Fixed(Arc<Target>),
+    Sync(Arc<SyncProvider>),
+    Async(Arc<AsyncProvider>),
+}
+
+impl Endpoint {
+    /// Always the same URL.
+    pub fn url(url: &str) -> Result<Self, Error> {
+        Target::parse(url).map(Endpoint::fixed)
+    }
+
+    /// Always the same target.
+    pub fn fixed(target: impl Into<Target>) -> Self {
+        Endpoint(Provider::Fixed(Arc::new(target.into())))
+    }
+
+    /// Calls `provider` before every attempt. An `Err` fails that attempt (as a network-class
+    /// failure, so the reconnect policy retries it) and is reported to the application.
+    pub fn from_fn<F>(provider: F) -> Self
+    where
+        F: Fn(u32) -> Result<Target, Error> + Send + Sync + 'static,
+    {
+        Endpoint(Provider::Sync(Arc::new(provider)))
+    }
+
+    /// Calls and awaits `provider` before every attempt, e.g. to fetch a token over HTTP. The
+    /// wait counts against `connect_timeout`, and closing the client cancels it.
+    pub fn from_async_fn<F, Fut>(provider: F) -> Self
+    where
+        F: Fn(u32) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Target, Error>> + Send + 'static,
+    {
+        Endpoint(Provider::Async(Arc::new(move |attempt| {
+            Box::pin(provider(attempt)) as BoxFuture<_>
+        })))
+    }
+
+    /// The target for attempt number `attempt`.
+    pub async fn resolve(&self, attempt: u32) -> Result<Target, Error> {
+        match &self.0 {
+            Provider::Fixed(target) => Ok(Target::clone(target)),
+            Provider::Sync(provider) => provider(attempt),
+            Provider::Async(provider) => provider(attempt).await,
+        }
+    }
+
+    /// The fixed URL, if this endpoint has one.
+    pub fn fixed_url(&self) -> Option<&WsUrl> {
+        match &self.0 {
+            Provider::Fixed(target) => Some(target.url()),
+            Provider::Sync(_) | Provider::Async(_) => None,
+        }
+    }
+}
+
+impl From<WsUrl> for Endpoint {
+    fn from(url: WsUrl) -> Self {
+        Endpoint::fixed(url)
+    }
+}
+
+impl From<Target> for Endpoint {
+    fn from(target: Target) -> Self {
+        Endpoint::fixed(target)
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Provider::Fixed(target) => write!(f, "Endpoint({})", target.url()),
+            Provider::Sync(_) => f.write_str("Endpoint(fn)"),
+            Provider::Async(_) => f.write_str("Endpoint(async fn)"),
+        }
+    }
+}
+
+/// The handshake request for `target`: the standard WebSocket headers, then the options'
+/// `headers`, then the target's own (each replacing same-named ones before it), then the
+/// `Sec-WebSocket-Protocol` offer unless a header already set it.
+pub fn handshake_request(
+    target: &Target,
+    headers: &HeaderMap,
+    subprotocols: &[String],
+) -> Result<Request, Error> {
+    let mut request = target
+        .url()
+        .uri()
+        .into_client_request()
+        .map_err(|e| Error::InvalidUrl {
+            url: target.url().redacted(),
+            reason: e.to_string(),
+        })?;
+    let merged = request.headers_mut();
+    for layer in [headers, target.headers()] {
+        for name in layer.keys() {
+            merged.remove(name);
+        }
+        for (name, value) in layer {
+            merged.append(name, value.clone());
+        }
+    }
+    if !subprotocols.is_empty() && !merged.contains_key(SEC_WEBSOCKET_PROTOCOL) {
+        let offer = subprotocols.join(", ");
+        let value = HeaderValue::from_str(&offer).map_err(|e| Error::InvalidHeader {
+            name: SEC_WEBSOCKET_PROTOCOL.to_string(),
+            reason: e.to_string(),
+        })?;
+        merged.insert(SEC_WEBSOCKET_PROTOCOL, value);
+    }
+    Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        // The providers under test never wait, so one poll finishes them.
+        let mut future = std::pin::pin!(future);
+        let waker = std::task::Waker::noop();
+        match future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+        {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("provider did not finish"),
+        }
+    }
+
+    #[test]
+    fn providers_are_called_before_every_attempt() {
+        let endpoint =
+            Endpoint::from_fn(|attempt| Target::parse(&format!("ws://h/?token=t{attempt}")));
+        let urls: Vec<String> = (0..3)
+            .map(|n| {
+                block_on(endpoint.resolve(n))
+                    .unwrap()
+                    .url()
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            urls,
+            ["ws://h/?token=t0", "ws://h/?token=t1", "ws://h/?token=t2"]
+        );
+
+        let endpoint = Endpoint::from_async_fn(|attempt| async move {
+            Target::parse("ws://h/")?.with_header("authorization", &format!("Bearer {attempt}"))
+        });
+        let target = block_on(endpoint.resolve(4)).unwrap();
+        assert_eq!(target.headers()["authorization"], "Bearer 4");
+        assert_eq!(format!("{endpoint:?}"), "Endpoint(async fn)");
+    }
+
+    #[test]
+    fn handshake_request_layers_headers_and_offers_subprotocols() {
+        let mut options = HeaderMap::new();
+        options.insert("x-client", HeaderValue::from_static("a"));
+        options.insert("authorization", HeaderValue::from_static("Bearer old"));
+        let target = Target::parse("wss://example.com:8443/feed?token=x")
+            .unwrap()
+            .with_header("authorization", "Bearer new")
+            .unwrap();
+        let request =
+            handshake_request(&target, &options, &["chat.v2".into(), "chat.v1".into()]).unwrap();
+        let headers = request.headers();
+        assert_eq!(headers["host"], "example.com:8443");
+        assert_eq!(headers["upgrade"], "websocket");
+        assert_eq!(headers["x-client"], "a");
+        assert_eq!(headers.get_all("authorization").iter().count(), 1);
+        assert_eq!(headers["authorization"], "Bearer new");
+        assert_eq!(headers["sec-websocket-protocol"], "chat.v2, chat.v1");
+        assert_eq!(request.uri(), "wss://example.com:8443/feed?token=x");
+    }
+
+    #[test]
+    fn a_request_must_be_a_get_to_a_ws_url() {
+        let post = Request::builder()
+            .method("POST")
+            .uri("ws://h/")
+            .body(())
+            .unwrap();
+        assert!(Target::from_request(post).is_err());
+        let http = Request::builder().uri("http://h/").body(()).unwrap();
+        assert!(
+            Target::from_request(http)
+                .unwrap_err()
+                .to_string()
+                .contains("ws://")
+        );
+        let bad = Target::parse("ws://h/")
+            .unwrap()
+            .with_header("bad header", "v");
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .starts_with("invalid handshake header `bad header`")
+        );
+    }
+}

@@ -1,0 +1,580 @@
+//! What went wrong, typed for the application and classified for the core.
+//!
+//! The core only needs a class ([`ConnectFailure`], [`TransportError`]) to decide whether to
+//! reconnect; the application needs to know what happened and where (`TLS with example.com:443
+//! failed: invalid peer certificate: UnknownIssuer`). [`Error`] carries both:
+//! every adapter builds it with the constructors here and hands it to the application in
+//! [`Event::Disconnected`](crate::Event::Disconnected).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tungstenite::error::{CapacityError, ProtocolError};
+use tungstenite::http::header::RETRY_AFTER;
+use ws_core::{CloseCode, CloseError, ConfigError, ConnectFailure, Text, TransportError};
+
+use crate::url::redact;
+
+/// A shareable error source (errors are cloned into events, and `io::Error` is not `Clone`).
+pub type Source = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// Everything that can go wrong, from a bad URL to a peer that closed with a code.
+///
+/// `Display` says what happened and where (URLs are always redacted); `source()` gives the
+/// underlying error when there is one. Cheap to clone.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL is malformed, or not `ws://`/`wss://`.
+    InvalidUrl {
+        /// The URL as given, redacted.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A header name or value given for the handshake is not valid HTTP.
+    InvalidHeader {
+        /// The header name (as given).
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An option is out of range.
+    InvalidOption {
+        /// The option, as named in the builder.
+        option: &'static str,
+        /// What is wrong with it, with the allowed range.
+        problem: String,
+    },
+    /// The supervisor configuration is invalid.
+    Config(ConfigError),
+    /// The host name did not resolve.
+    Dns {
+        /// The host that was looked up.
+        host: String,
+        /// The resolver's error.
+        source: Arc<io::Error>,
+    },
+    /// Nothing listens at the address (TCP connection refused).
+    Refused {
+        /// The URL, redacted.
+        url: String,
+        /// The address that refused.
+        addr: SocketAddr,
+    },
+    /// A socket operation failed.
+    Io {
+        /// The URL, redacted.
+        url: String,
+        /// What the client was doing.
+        stage: Stage,
+        /// The OS error.
+        source: Arc<io::Error>,
+    },
+    /// TLS failed: certificate not trusted, name mismatch, no common protocol, or a TLS error
+    /// on an open connection.
+    Tls {
+        /// `host:port` of the server.
+        server: String,
+        /// What failed, from rustls.
+        reason: String,
+        /// The rustls error, when there is one.
+        source: Option<Source>,
+    },
+    /// The server answered the upgrade request with an HTTP status instead of `101`.
+    Http {
+        /// The URL, redacted.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The server's `Retry-After` (seconds form), if any.
+        retry_after: Option<Duration>,
+        /// The start of the response body, if the server sent one (at most 256 bytes).
+        body: Option<String>,
+    },
+    /// The peer broke the WebSocket protocol (bad handshake response, bad framing, invalid
+    /// UTF-8 in a text message).
+    Protocol {
+        /// The URL, redacted.
+        url: String,
+        /// What the peer did wrong.
+        reason: String,
+    },
+    /// The peer sent a message or frame larger than the configured limit.
+    MessageTooLarge {
+        /// The size announced or reached.
+        size: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The peer closed the connection with a Close frame.
+    ClosedByPeer {
+        /// The peer's close code (1005 when its frame had none).
+        code: CloseCode,
+        /// The peer's reason.
+        reason: Text,
+    },
+    /// A deadline of the supervisor passed.
+    Timeout {
+        /// The URL, redacted.
+        url: String,
+        /// Which deadline.
+        what: Timeout,
+    },
+    /// The URL or request provider failed (e.g. the token service was unreachable).
+    Provider(Source),
+    /// A value could not be serialised to JSON.
+    Json(Arc<serde_json::Error>),
+    /// `close()` was called with a code that may not be sent or a reason that is too long.
+    InvalidClose(CloseError),
+    /// The connection's driver has stopped (after a close, giving up, or a permanent failure):
+    /// nothing more can be sent.
+    Stopped,
+}
+
+/// What the client was doing when an I/O error happened.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Opening the TCP connection.
+    Connect,
+    /// The TLS or WebSocket opening handshake.
+    Handshake,
+    /// Reading from an open connection.
+    Read,
+    /// Writing to an open connection.
+    Write,
+}
+
+/// Which supervisor deadline passed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The opening handshake took longer than `connect_timeout`.
+    Connect,
+    /// No heartbeat reply within `pong_timeout`.
+    Heartbeat,
+    /// The server-driven heartbeat went silent for `idle_timeout`.
+    Idle,
+}
+
+const BODY_EXCERPT: usize = 256;
+
+impl Error {
+    pub(crate) fn invalid_url(url: &str, reason: String) -> Self {
+        Error::InvalidUrl {
+            url: redact(url),
+            reason,
+        }
+    }
+
+    /// A provider failure, from any error.
+    pub fn provider(error: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Error::Provider(Arc::from(error.into()))
+    }
+
+    /// A failed DNS lookup of `host`.
+    pub fn dns(host: &str, error: io::Error) -> Self {
+        Error::Dns {
+            host: host.to_owned(),
+            source: Arc::new(error),
+        }
+    }
+
+    /// A failed TCP connect to `addr` (`url` redacted for the message).
+    pub fn tcp_connect(url: &str, addr: SocketAddr, error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::ConnectionRefused {
+            Error::Refused {
+                url: url.to_owned(),
+                addr,
+            }
+        } else {
+            Error::Io {
+                url: url.to_owned(),
+                stage: Stage::Connect,
+                source: Arc::new(error),
+            }
+        }
+    }
+
+    /// Classifies a failed TLS or WebSocket opening handshake with `server` (`host:port`) for
+    /// `url` (already redacted).
+    pub fn handshake(error: tungstenite::Error, url: &str, server: &str) -> Self {
+        match error {
+            tungstenite::Error::Http(response) => {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(parse_retry_after);
+                let body = response.body().as_ref().filter(|b| !b.is_empty()).map(|b| {
+                    let end = b.len().min(BODY_EXCERPT);
+                    String::from_utf8_lossy(&b[..end]).into_owned()
+                });
+                Error::Http {
+                    url: url.to_owned(),
+                    status: response.status().as_u16(),
+                    retry_after,
+                    body,
+                }
+            }
+            // The stream ended in the middle of the handshake: a network problem, not a
+            // protocol one.
+            tungstenite::Error::Protocol(ProtocolError::HandshakeIncomplete)
+            | tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed => Error::Io {
+                url: url.to_owned(),
+                stage: Stage::Handshake,
+                source: Arc::new(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection during the handshake",
+                )),
+            },
+            other => Self::from_tungstenite(other, url, server, Stage::Handshake),
+        }
+    }
+
+    /// Classifies an error reading from or writing to an open connection.
+    pub fn transport(error: tungstenite::Error, url: &str, server: &str, stage: Stage) -> Self {
+        Self::from_tungstenite(error, url, server, stage)
+    }
+
+    fn from_tungstenite(error: tungstenite::Error, url: &str, server: &str, stage: Stage) -> Self {
+        let protocol = |reason: String| Error::Protocol {
+            url: url.to_owned(),
+            reason,
+        };
+        match error {
+            tungstenite::Error::Io(io) => match rustls_error(&io) {
+                Some(tls) => Error::Tls {
+                    server: server.to_owned(),
+                    reason: tls.to_string(),
+                    source: Some(Arc::new(tls.clone())),
+                },
+                None => Error::Io {
+                    url: url.to_owned(),
+                    stage,
+                    source: Arc::new(io),
+                },
+            },
+            tungstenite::Error::Tls(tls) => Error::Tls {
+                server: server.to_owned(),
+                reason: tls.to_string(),
+                source: Some(Arc::new(tls)),
+            },
+            tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+                Error::MessageTooLarge {
+                    size,
+                    max: max_size,
+                }
+            }
+            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+            | tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed => Error::Io {
+                url: url.to_owned(),
+                stage,
+                source: Arc::new(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the connection ended without a close frame",
+                )),
+            },
+            tungstenite::Error::Http(response) => {
+                protocol(format!("unexpected HTTP response {}", response.status()))
+            }
+            tungstenite::Error::Url(url_error) => Error::InvalidUrl {
+                url: url.to_owned(),
+                reason: url_error.to_string(),
+            },
+            other => protocol(other.to_string()),
+        }
+    }
+
+    /// The class of a failed connect attempt, for the core's close policy.
+    pub fn connect_failure(&self) -> ConnectFailure {
+        match self {
+            Error::Tls { .. } => ConnectFailure::Tls,
+            Error::Http {
+                status,
+                retry_after,
+                ..
+            } => ConnectFailure::Http {
+                status: *status,
+                retry_after: *retry_after,
+            },
+            Error::Protocol { .. } | Error::MessageTooLarge { .. } => ConnectFailure::Protocol,
+            // DNS, refused, socket errors, and a failing provider (a token service that is
+            // down) are usually temporary.
+            _ => ConnectFailure::Io,
+        }
+    }
+
+    /// The class of an error on an open connection, for the core's close policy.
+    pub fn transport_error(&self) -> TransportError {
+        match self {
+            Error::Protocol { .. } | Error::InvalidUrl { .. } => TransportError::Protocol,
+            Error::MessageTooLarge { .. } => TransportError::MessageTooLarge,
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
+                TransportError::Eof
+            }
+            _ => TransportError::Io,
+        }
+    }
+}
+
+/// The rustls error inside an I/O error (tokio-rustls and friends wrap it that way).
+fn rustls_error(error: &io::Error) -> Option<&rustls::Error> {
+    error.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+/// `Retry-After` in its seconds form (`120`). The HTTP-date form is ignored: reading it needs
+/// the wall clock, and servers that rate-limit WebSocket upgrades send seconds.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidUrl { url, reason } => write!(f, "invalid URL `{url}`: {reason}"),
+            Error::InvalidHeader { name, reason } => {
+                write!(f, "invalid handshake header `{name}`: {reason}")
+            }
+            Error::InvalidOption { option, problem } => {
+                write!(f, "invalid option `{option}`: {problem}")
+            }
+            Error::Config(error) => write!(f, "invalid configuration: {error}"),
+            Error::Dns { host, source } => write!(f, "DNS lookup of `{host}` failed: {source}"),
+            Error::Refused { url, addr } => {
+                write!(
+                    f,
+                    "connection to {addr} refused ({url}): nothing is listening"
+                )
+            }
+            Error::Io { url, stage, source } => {
+                let doing = match stage {
+                    Stage::Connect => "connecting to",
+                    Stage::Handshake => "the handshake with",
+                    Stage::Read => "reading from",
+                    Stage::Write => "writing to",
+                };
+                write!(f, "I/O error {doing} {url}: {source}")
+            }
+            Error::Tls { server, reason, .. } => write!(f, "TLS with {server} failed: {reason}"),
+            Error::Http {
+                url,
+                status,
+                retry_after,
+                body,
+            } => {
+                let phrase = tungstenite::http::StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                write!(
+                    f,
+                    "{url} answered HTTP {status} {phrase} instead of switching to WebSocket"
+                )?;
+                if let Some(wait) = retry_after {
+                    write!(f, " (retry after {}s)", wait.as_secs())?;
+                }
+                if let Some(body) = body {
+                    write!(f, ": {body:?}")?;
+                }
+                Ok(())
+            }
+            Error::Protocol { url, reason } => {
+                write!(f, "WebSocket protocol error from {url}: {reason}")
+            }
+            Error::MessageTooLarge { size, max } => write!(
+                f,
+                "the peer sent a message of {size} bytes, over the limit of {max} bytes"
+            ),
+            Error::ClosedByPeer { code, reason } => {
+                write!(f, "closed by the peer with code {code}")?;
+                if !reason.is_empty() {
+                    write!(f, " ({reason:?})")?;
+                }
+                Ok(())
+            }
+            Error::Timeout { url, what } => match what {
+                Timeout::Connect => write!(f, "connecting to {url} timed out"),
+                Timeout::Heartbeat => {
+                    write!(
+                        f,
+                        "{url} did not answer the heartbeat in time: peer is dead"
+                    )
+                }
+                Timeout::Idle => write!(f, "{url} went silent for the idle timeout: peer is dead"),
+            },
+            Error::Provider(error) => write!(f, "the URL provider failed: {error}"),
+            Error::Json(error) => write!(f, "JSON serialisation failed: {error}"),
+            Error::InvalidClose(error) => write!(f, "invalid close: {error}"),
+            Error::Stopped => f.write_str("the connection has stopped; nothing more can be sent"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Dns { source, .. } | Error::Io { source, .. } => Some(source.as_ref()),
+            Error::Tls {
+                source: Some(source),
+                ..
+            }
+            | Error::Provider(source) => Some(source.as_ref()),
+            Error::Json(error) => Some(error.as_ref()),
+            Error::Config(error) => Some(error),
+            Error::InvalidClose(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Error::Config(error)
+    }
+}
+
+impl From<CloseError> for Error {
+    fn from(error: CloseError) -> Self {
+        Error::InvalidClose(error)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Self {
+        Error::Json(Arc::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::http::Response;
+
+    fn http_error(status: u16, retry_after: Option<&str>) -> tungstenite::Error {
+        let mut builder = Response::builder().status(status);
+        if let Some(value) = retry_after {
+            builder = builder.header("Retry-After", value);
+        }
+        tungstenite::Error::Http(Box::new(builder.body(Some(b"go away".to_vec())).unwrap()))
+    }
+
+    #[test]
+    fn http_refusal_keeps_status_and_retry_after_seconds() {
+        let error = Error::handshake(http_error(503, Some(" 7 ")), "ws://h/", "h:80");
+        assert_eq!(
+            error.connect_failure(),
+            ConnectFailure::Http {
+                status: 503,
+                retry_after: Some(Duration::from_secs(7))
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "ws://h/ answered HTTP 503 Service Unavailable instead of switching to WebSocket \
+             (retry after 7s): \"go away\""
+        );
+        let dated = Error::handshake(
+            http_error(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            "ws://h/",
+            "h:80",
+        );
+        assert_eq!(
+            dated.connect_failure(),
+            ConnectFailure::Http {
+                status: 429,
+                retry_after: None
+            }
+        );
+    }
+
+    #[test]
+    fn rustls_errors_inside_io_errors_are_tls_failures() {
+        let io = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let error = Error::handshake(tungstenite::Error::Io(io), "wss://h/", "h:443");
+        assert_eq!(error.connect_failure(), ConnectFailure::Tls);
+        assert_eq!(
+            error.to_string(),
+            "TLS with h:443 failed: invalid peer certificate: UnknownIssuer"
+        );
+        assert!(error.source().is_some());
+    }
+
+    #[test]
+    fn read_errors_map_to_transport_classes() {
+        let class = |e| Error::transport(e, "ws://h/", "h:80", Stage::Read).transport_error();
+        assert_eq!(
+            class(tungstenite::Error::Capacity(
+                CapacityError::MessageTooLong {
+                    size: 10,
+                    max_size: 5
+                }
+            )),
+            TransportError::MessageTooLarge
+        );
+        assert_eq!(
+            class(tungstenite::Error::Protocol(
+                ProtocolError::ResetWithoutClosingHandshake
+            )),
+            TransportError::Eof
+        );
+        assert_eq!(
+            class(tungstenite::Error::Protocol(
+                ProtocolError::NonZeroReservedBits
+            )),
+            TransportError::Protocol
+        );
+        assert_eq!(
+            class(tungstenite::Error::Utf8("bad".into())),
+            TransportError::Protocol
+        );
+        assert_eq!(
+            class(tungstenite::Error::Io(
+                io::ErrorKind::ConnectionReset.into()
+            )),
+            TransportError::Io
+        );
+    }
+
+    #[test]
+    fn refused_and_dns_say_where() {
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let refused = Error::tcp_connect(
+            "ws://127.0.0.1:9/",
+            addr,
+            io::ErrorKind::ConnectionRefused.into(),
+        );
+        assert_eq!(
+            refused.to_string(),
+            "connection to 127.0.0.1:9 refused (ws://127.0.0.1:9/): nothing is listening"
+        );
+        assert_eq!(refused.connect_failure(), ConnectFailure::Io);
+        let dns = Error::dns("nope.invalid", io::Error::other("no such host"));
+        assert_eq!(
+            dns.to_string(),
+            "DNS lookup of `nope.invalid` failed: no such host"
+        );
+    }
+
+    #[test]
+    fn retry_after_accepts_only_seconds() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("1.5"), None);
+        assert_eq!(parse_retry_after(""), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! What the application receives.
+
+use std::time::Duration;
+
+use ws_core::{CloseCode, Disconnect, Message, SendErrorKind, Text, UndeliveredReason};
+
+use crate::error::Error;
+
+/// News for the application: ws-core's [`Event`](ws_core::Event), plus what only the adapter
+/// knows (the negotiated subprotocol, the typed error behind a disconnect, a send the
+/// supervisor refused).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A connect attempt started (0 for the first connect, then the reconnect number).
+    Connecting {
+        /// The attempt number.
+        attempt: u32,
+    },
+    /// The connection is open.
+    Open {
+        /// The subprotocol the server chose, if any was offered and accepted.
+        subprotocol: Option<Text>,
+    },
+    /// A message from the peer.
+    Message(Message),
+    /// A heartbeat round trip. Dropped, not queued, when the application is behind on events
+    /// (the latest value is always in `stats().last_rtt`).
+    Rtt(Duration),
+    /// A connection (open or still connecting) ended.
+    Disconnected {
+        /// The peer's close code, or 1006 when the link was lost without one.
+        code: CloseCode,
+        /// The peer's close reason, if any.
+        reason: Text,
+        /// Why it ended, as the close policy saw it.
+        cause: Disconnect,
+        /// Whether another attempt will follow.
+        will_reconnect: bool,
+        /// What went wrong, typed and described (`None` after the application's own close or
+        /// a requested reconnect).
+        error: Option<Error>,
+    },
+    /// The next attempt starts after `delay`.
+    Reconnecting {
+        /// The attempt number (1 for the first reconnect).
+        attempt: u32,
+        /// The wait before it.
+        delay: Duration,
+    },
+    /// `max_attempts` reconnects failed; the client stops.
+    GaveUp {
+        /// Reconnect attempts made.
+        attempts: u32,
+        /// Messages about to be handed back in [`Event::Undelivered`].
+        undelivered: usize,
+    },
+    /// A message accepted earlier is handed back, not sent (dropped from a full queue,
+    /// expired, or still queued when the client closed or stopped).
+    Undelivered {
+        /// The message, untouched.
+        message: Message,
+        /// Why.
+        reason: UndeliveredReason,
+    },
+    /// A message the application sent was refused at once (queue full, too large for the
+    /// queue, client closed): handed back, untouched.
+    Rejected {
+        /// The message.
+        message: Message,
+        /// Why it was refused.
+        reason: SendErrorKind,
+    },
+    /// The client is closed for good (after the application's close, giving up, or a
+    /// permanent failure). The last event: the stream ends after it.
+    Closed,
+}

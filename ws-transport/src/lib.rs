@@ -1,0 +1,73 @@
+//! `ws-transport`: what every resilient-ws adapter shares, with no runtime in it.
+//!
+//! [`ws-core`](ws_core) decides (heartbeat, reconnect, queue, close policy) and does no I/O;
+//! an adapter (tokio, smol, blocking std) owns a socket, a timer and a loop. Between the two
+//! sits code that touches tungstenite but no runtime, and would otherwise be written once per
+//! adapter:
+//!
+//! - [`Session`]: the supervisor plus its glue. Socket happenings go in
+//!   ([`opened`](Session::opened), [`received`](Session::received),
+//!   [`failed`](Session::failed)…), tungstenite writes come out ([`Work`]), and the
+//!   application's [`Event`]s carry typed [`Error`]s.
+//! - [`convert`]: payloads between tungstenite's `Message` and ws-core's types, moved, never
+//!   copied.
+//! - [`Error`]: what went wrong and where, classified for the core
+//!   ([`connect_failure`](Error::connect_failure), [`transport_error`](Error::transport_error)),
+//!   `Retry-After` included.
+//! - [`WsUrl`] and [`redact`]: `ws`/`wss` URLs checked once, never printed with their tokens.
+//! - [`Endpoint`]: a fixed URL or a provider called before every attempt (fresh tokens).
+//! - [`Tls`]: the rustls configuration, built once; verification is never off by default.
+//! - [`WebSocketLimits`]: message limits and buffer sizes tuned for long-lived clients.
+//! - [`ClientOptions`]: all of the above plus the supervisor's [`Config`](ws_core::Config),
+//!   validated by a builder.
+//!
+//! # An adapter's loop
+//!
+//! ```text
+//! session.start(now)
+//! loop {
+//!     while let Some(work) = session.poll_work() {
+//!         Connect { connection, attempt } => start options.prepare(attempt), DNS, TCP, handshake
+//!         Write(message)                  => feed it to the socket (flush after the batch)
+//!         Abort                           => drop the socket or the attempt
+//!     }
+//!     while let Some(event) = session.poll_event() { hand it to the application }
+//!     wait for: handshake done | frame read | command | the clock reaching poll_timeout()
+//!     now = fresh reading of the clock
+//!     session.opened / connect_failed / received / failed / ended / command (..., now)
+//!     session.tick(now)
+//! }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod command;
+pub mod convert;
+mod endpoint;
+mod error;
+mod event;
+mod json;
+mod limits;
+mod options;
+mod session;
+mod tls;
+mod url;
+
+pub use command::{Command, check_close};
+pub use endpoint::{BoxFuture, Endpoint, Target, handshake_request};
+pub use error::{Error, Source, Stage, Timeout, parse_retry_after};
+pub use event::Event;
+pub use json::{MessageExt, json_message};
+pub use limits::WebSocketLimits;
+pub use options::{
+    ClientOptions, ClientOptionsBuilder, DEFAULT_COMMAND_CAPACITY, DEFAULT_EVENT_CAPACITY, Prepared,
+};
+pub use session::{Received, Session, Work};
+pub use tls::Tls;
+pub use url::{WsUrl, redact};
+
+/// Re-exported so adapters and applications use the same versions.
+pub use rustls;
+pub use tungstenite;
+pub use ws_core;

@@ -1,0 +1,389 @@
+//! Everything a client needs besides a runtime, validated once by a builder.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use tungstenite::handshake::client::Request;
+use tungstenite::http::HeaderMap;
+use tungstenite::protocol::WebSocketConfig;
+use ws_core::Config;
+
+use crate::endpoint::{Endpoint, handshake_request, header};
+use crate::error::Error;
+use crate::limits::WebSocketLimits;
+use crate::tls::Tls;
+
+/// Default capacity of the event channel (events the application has not read yet).
+pub const DEFAULT_EVENT_CAPACITY: usize = 256;
+/// Default capacity of the command channel (sends the driver has not taken yet).
+pub const DEFAULT_COMMAND_CAPACITY: usize = 256;
+const MAX_CHANNEL_CAPACITY: usize = 1 << 20;
+
+/// A client's configuration: where to connect, the supervisor's [`Config`], handshake headers
+/// and subprotocols, TLS, the jitter seed, size limits and channel capacities.
+///
+/// Build it with [`ClientOptions::builder`]; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    endpoint: Endpoint,
+    config: Config,
+    headers: HeaderMap,
+    subprotocols: Arc<[String]>,
+    tls: Tls,
+    seed: Option<u64>,
+    limits: WebSocketLimits,
+    event_capacity: usize,
+    command_capacity: usize,
+}
+
+impl ClientOptions {
+    /// A builder for a client of `url` (checked in [`build`](ClientOptionsBuilder::build)).
+    pub fn builder(url: &str) -> ClientOptionsBuilder {
+        ClientOptionsBuilder::new(Endpoint::url(url))
+    }
+
+    /// A builder for a client whose target comes from `endpoint` (e.g. a provider that puts a
+    /// fresh token in every attempt's URL).
+    pub fn builder_with(endpoint: Endpoint) -> ClientOptionsBuilder {
+        ClientOptionsBuilder::new(Ok(endpoint))
+    }
+
+    /// The defaults for `url`.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        Self::builder(url).build()
+    }
+
+    /// Where to connect.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The supervisor's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Headers added to every handshake.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// Subprotocols offered in every handshake, in order of preference.
+    pub fn subprotocols(&self) -> &[String] {
+        &self.subprotocols
+    }
+
+    /// The TLS settings for `wss://`.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
+    /// Size limits and buffer sizes.
+    pub fn limits(&self) -> &WebSocketLimits {
+        &self.limits
+    }
+
+    /// Capacity of the event channel.
+    pub fn event_capacity(&self) -> usize {
+        self.event_capacity
+    }
+
+    /// Capacity of the command channel.
+    pub fn command_capacity(&self) -> usize {
+        self.command_capacity
+    }
+
+    /// The seed for the supervisor's jitter: the fixed one if set, else a fresh random value
+    /// from the OS-seeded hasher keys of the standard library, so a fleet of clients that lost
+    /// the same server spreads out.
+    pub fn seed(&self) -> u64 {
+        self.seed
+            .unwrap_or_else(|| RandomState::new().hash_one(std::time::SystemTime::now()))
+    }
+
+    /// A short, redacted name for logs: the fixed URL, or `(provider)`.
+    pub fn label(&self) -> String {
+        self.endpoint
+            .fixed_url()
+            .map_or_else(|| "(provider)".to_owned(), ToString::to_string)
+    }
+
+    /// Everything an attempt needs before it opens a socket: resolves the endpoint (calling the
+    /// provider), builds the handshake request and picks the TLS configuration.
+    pub async fn prepare(&self, attempt: u32) -> Result<Prepared, Error> {
+        let target = self.endpoint.resolve(attempt).await?;
+        let request = handshake_request(&target, &self.headers, &self.subprotocols)?;
+        let url = target.url();
+        let tls = if url.is_tls() {
+            Some(self.tls.client_config()?)
+        } else {
+            None
+        };
+        Ok(Prepared {
+            label: url.redacted(),
+            server: format!("{}:{}", url.host(), url.port()),
+            host: url.host().to_owned(),
+            port: url.port(),
+            request,
+            tls,
+            websocket: self.limits.websocket_config(),
+        })
+    }
+}
+
+/// One attempt, ready for the adapter to resolve `host`, open a TCP connection to `port`, and
+/// run the TLS (if `tls` is set) and WebSocket handshakes.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Prepared {
+    /// The handshake request (secrets included: do not log it).
+    pub request: Request,
+    /// The host to resolve, without IPv6 brackets.
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+    /// `host:port`, for error messages.
+    pub server: String,
+    /// The redacted URL, for logs and error messages.
+    pub label: String,
+    /// The TLS configuration for `wss://`; `None` for `ws://`.
+    pub tls: Option<Arc<ClientConfig>>,
+    /// The tungstenite configuration.
+    pub websocket: WebSocketConfig,
+}
+
+/// Builds [`ClientOptions`]; errors (bad URL, bad header, out-of-range value) surface in
+/// [`build`](Self::build), which names the offending option.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct ClientOptionsBuilder {
+    endpoint: Result<Endpoint, Error>,
+    config: Config,
+    headers: HeaderMap,
+    subprotocols: Vec<String>,
+    tls: Tls,
+    seed: Option<u64>,
+    limits: WebSocketLimits,
+    event_capacity: usize,
+    command_capacity: usize,
+    error: Option<Error>,
+}
+
+impl ClientOptionsBuilder {
+    fn new(endpoint: Result<Endpoint, Error>) -> Self {
+        ClientOptionsBuilder {
+            endpoint,
+            config: Config::default(),
+            headers: HeaderMap::new(),
+            subprotocols: Vec::new(),
+            tls: Tls::default(),
+            seed: None,
+            limits: WebSocketLimits::default(),
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+            command_capacity: DEFAULT_COMMAND_CAPACITY,
+            error: None,
+        }
+    }
+
+    /// The supervisor's configuration: heartbeat, timeouts, reconnect, queue, close policy
+    /// (default [`Config::default`]).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds a header to every handshake (e.g. `Origin`, `User-Agent`, `Authorization`).
+    /// Repeating a name adds another value.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match header(name, value) {
+            Ok((name, value)) => {
+                self.headers.append(name, value);
+            }
+            Err(error) => {
+                self.error.get_or_insert(error);
+            }
+        }
+        self
+    }
+
+    /// Offers a subprotocol; call once per protocol, most preferred first. The server's choice
+    /// is reported in [`Event::Open`](crate::Event::Open).
+    pub fn subprotocol(mut self, protocol: &str) -> Self {
+        self.subprotocols.push(protocol.to_owned());
+        self
+    }
+
+    /// TLS settings for `wss://` (default [`Tls::default`]).
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Fixes the jitter seed, for reproducible reconnect schedules (default: random).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// All size limits at once.
+    pub fn limits(mut self, limits: WebSocketLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Largest message accepted from the peer (default 64 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.limits.max_message_size = bytes;
+        self
+    }
+
+    /// Largest frame accepted from the peer (default 16 MiB).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.limits.max_frame_size = bytes;
+        self
+    }
+
+    /// Bytes read from the socket at a time: 256 B..=16 MiB (default 4 KiB).
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.limits.read_buffer_size = bytes;
+        self
+    }
+
+    /// Events the application may leave unread before the driver stops reading the socket:
+    /// 1..=2^20 (default 256). See the adapter's documentation for the backpressure policy.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity;
+        self
+    }
+
+    /// Commands (sends, close…) the driver may leave untaken before `send` waits:
+    /// 1..=2^20 (default 256).
+    pub fn command_capacity(mut self, capacity: usize) -> Self {
+        self.command_capacity = capacity;
+        self
+    }
+
+    /// Checks everything and returns the options, or the first problem found.
+    pub fn build(self) -> Result<ClientOptions, Error> {
+        let endpoint = self.endpoint?;
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        self.limits.validate()?;
+        for (option, value) in [
+            ("event_capacity", self.event_capacity),
+            ("command_capacity", self.command_capacity),
+        ] {
+            if !(1..=MAX_CHANNEL_CAPACITY).contains(&value) {
+                return Err(Error::InvalidOption {
+                    option,
+                    problem: format!("{value} is outside 1..={MAX_CHANNEL_CAPACITY}"),
+                });
+            }
+        }
+        if let Some(bad) = self
+            .subprotocols
+            .iter()
+            .find(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_graphic() && b != b','))
+        {
+            return Err(Error::InvalidOption {
+                option: "subprotocol",
+                problem: format!("{bad:?} is not a token (printable ASCII, no comma)"),
+            });
+        }
+        Ok(ClientOptions {
+            endpoint,
+            config: self.config,
+            headers: self.headers,
+            subprotocols: self.subprotocols.into(),
+            tls: self.tls,
+            seed: self.seed,
+            limits: self.limits,
+            event_capacity: self.event_capacity,
+            command_capacity: self.command_capacity,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+
+    #[test]
+    fn build_reports_the_first_bad_option_by_name() {
+        let err = ClientOptions::builder("ftp://h/").build().unwrap_err();
+        assert!(
+            err.to_string().starts_with("invalid URL `ftp://h/`"),
+            "{err}"
+        );
+        let err = ClientOptions::builder("ws://h/")
+            .header("x-ok", "1")
+            .header("x-bad", "line\nbreak")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid handshake header `x-bad`"),
+            "{err}"
+        );
+        let err = ClientOptions::builder("ws://h/")
+            .event_capacity(0)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid option `event_capacity`: 0 is outside 1..=1048576"
+        );
+        let err = ClientOptions::builder("ws://h/")
+            .subprotocol("a,b")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("subprotocol"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_token() {
+        let options = ClientOptions::builder("wss://h/feed?token=s3cret")
+            .seed(7)
+            .build()
+            .unwrap();
+        let shown = format!("{options:?}");
+        assert!(
+            shown.contains("token=***") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        assert_eq!(options.seed(), 7);
+        assert_eq!(options.label(), "wss://h/feed?token=***");
+    }
+
+    #[test]
+    fn prepare_builds_request_and_tls_only_for_wss() {
+        let block_on = |options: ClientOptions| {
+            let mut future = std::pin::pin!(async move { options.prepare(0).await });
+            match future
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+            {
+                std::task::Poll::Ready(result) => result.unwrap(),
+                std::task::Poll::Pending => panic!("prepare waited"),
+            }
+        };
+        let plain = block_on(ClientOptions::new("ws://127.0.0.1:9000/x").unwrap());
+        assert_eq!(
+            (plain.host.as_str(), plain.port, plain.tls.is_none()),
+            ("127.0.0.1", 9000, true)
+        );
+        #[cfg(all(feature = "webpki-roots", any(feature = "ring", feature = "aws-lc-rs")))]
+        {
+            let secure = block_on(ClientOptions::new("wss://[::1]/x?k=v").unwrap());
+            assert_eq!((secure.host.as_str(), secure.port), ("::1", 443));
+            assert_eq!(
+                (secure.server.as_str(), secure.label.as_str()),
+                ("::1:443", "wss://[::1]/x?k=***")
+            );
+            assert!(secure.tls.is_some());
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! The supervisor with the bookkeeping every driver needs around it.
+//!
+//! A driver turns socket happenings into [`Input`]s and [`Action`]s into writes; between the
+//! two sit the same few chores in every runtime: converting payloads, classifying errors for
+//! the core while keeping the typed error for the application, remembering the negotiated
+//! subprotocol, turning a refused send into an event. [`Session`] does those chores, so an
+//! adapter is its I/O loop and nothing else. It does no I/O and reads no clock: every call
+//! takes `now`, exactly like the [`Supervisor`] inside.
+
+use std::collections::VecDeque;
+
+use tungstenite::Message as WireMessage;
+use tungstenite::handshake::client::Response;
+use tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
+use ws_core::{
+    Action, CloseCode, ConnectionId, Disconnect, Event as CoreEvent, Input, Instant, State, Stats,
+    Supervisor, Text, TimerReason,
+};
+
+use crate::command::Command;
+use crate::convert::{self, Inbound};
+use crate::error::{Error, Timeout};
+use crate::event::Event;
+use crate::options::ClientOptions;
+
+/// Work for the driver, already in tungstenite's terms.
+#[derive(Debug)]
+#[non_exhaustive]
+#[must_use = "work left undone breaks the supervisor's view of the transport"]
+pub enum Work {
+    /// Open a new connection for attempt `attempt` and report on it as `connection`. Any
+    /// previous connection is already gone (the supervisor never runs two).
+    Connect {
+        /// The id every report about this connection must carry.
+        connection: ConnectionId,
+        /// 0 for the first connect, then the reconnect number.
+        attempt: u32,
+    },
+    /// Feed this message to the socket; flush once the batch is fed.
+    Write(WireMessage),
+    /// Drop the connection (or the attempt) now, without a handshake.
+    Abort,
+}
+
+/// What the driver must do after a read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[must_use]
+pub enum Received {
+    /// Nothing special.
+    Continue,
+    /// A Ping arrived: tungstenite queued the Pong but sends it only on the next write or
+    /// flush, so flush now or a quiet client never answers.
+    Flush,
+    /// The peer's Close arrived: flush tungstenite's automatic reply, then drop the socket.
+    Finished,
+}
+
+/// The supervisor plus the adapter-independent glue around it.
+#[derive(Debug)]
+pub struct Session {
+    supervisor: Supervisor,
+    label: String,
+    events: VecDeque<Event>,
+    /// The typed error behind the input being fed, attached to the `Disconnected` it causes.
+    pending_error: Option<Error>,
+    subprotocol: Option<Text>,
+}
+
+impl Session {
+    /// A session for `options`, in [`State::Closed`] until [`start`](Self::start).
+    pub fn new(options: &ClientOptions) -> Self {
+        Session {
+            supervisor: Supervisor::new(options.config().clone(), options.seed()),
+            label: options.label(),
+            events: VecDeque::with_capacity(8),
+            pending_error: None,
+            subprotocol: None,
+        }
+    }
+
+    /// Starts connecting.
+    pub fn start(&mut self, now: Instant) {
+        self.supervisor.connect(now);
+        self.collect();
+    }
+
+    /// Carries out an application command. A refused message comes back as
+    /// [`Event::Rejected`]; a close with bad arguments is ignored (handles check them first
+    /// with [`check_close`](crate::check_close)).
+    pub fn command(&mut self, command: Command, now: Instant) {
+        let refused = match command {
+            Command::Send(message) => self.supervisor.send(message, now).err(),
+            Command::SendNow(message) => self.supervisor.send_now(message, now).err(),
+            Command::Ready => {
+                self.supervisor.ready(now);
+                None
+            }
+            Command::Close { code, reason } => {
+                if let Err(error) = self.supervisor.close(code, reason, now) {
+                    tracing::warn!(%error, "close ignored");
+                }
+                None
+            }
+            Command::ReconnectNow => {
+                self.supervisor.reconnect_now(now);
+                None
+            }
+            Command::NetworkChanged => {
+                self.supervisor.handle_input(Input::NetworkChanged, now);
+                None
+            }
+        };
+        self.collect();
+        if let Some(error) = refused {
+            tracing::debug!(%error, "send refused");
+            let reason = error.kind();
+            self.events.push_back(Event::Rejected {
+                message: error.into_message(),
+                reason,
+            });
+        }
+    }
+
+    /// The opening handshake of `connection` completed with `response`.
+    pub fn opened(&mut self, connection: ConnectionId, response: &Response, now: Instant) {
+        self.subprotocol = response
+            .headers()
+            .get(SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| Text::from(value.to_owned()));
+        self.feed(Input::Opened { connection }, None, now);
+    }
+
+    /// The attempt `connection` failed before the handshake completed.
+    pub fn connect_failed(&mut self, connection: ConnectionId, error: Error, now: Instant) {
+        let failure = error.connect_failure();
+        self.feed(
+            Input::ConnectFailed {
+                connection,
+                failure,
+            },
+            Some(error),
+            now,
+        );
+    }
+
+    /// A message was read from `connection`.
+    pub fn received(
+        &mut self,
+        connection: ConnectionId,
+        message: WireMessage,
+        now: Instant,
+    ) -> Received {
+        match convert::inbound(message) {
+            Inbound::Frame(frame) => {
+                let ping = matches!(frame, ws_core::Frame::Ping(_));
+                self.feed(Input::Frame { connection, frame }, None, now);
+                if ping {
+                    Received::Flush
+                } else {
+                    Received::Continue
+                }
+            }
+            Inbound::Close { code, reason } => {
+                self.feed(
+                    Input::Closed {
+                        connection,
+                        code,
+                        reason,
+                    },
+                    None,
+                    now,
+                );
+                Received::Finished
+            }
+            Inbound::Nothing => Received::Continue,
+        }
+    }
+
+    /// Reading from or writing to `connection` failed (the error built with
+    /// [`Error::transport`]); the connection is gone.
+    pub fn failed(&mut self, connection: ConnectionId, error: Error, now: Instant) {
+        let class = error.transport_error();
+        self.feed(
+            Input::Error {
+                connection,
+                error: class,
+            },
+            Some(error),
+            now,
+        );
+    }
+
+    /// The stream of `connection` ended without a Close frame.
+    pub fn ended(&mut self, connection: ConnectionId, now: Instant) {
+        let error = Error::transport(
+            tungstenite::Error::ConnectionClosed,
+            &self.label,
+            "",
+            crate::error::Stage::Read,
+        );
+        self.failed(connection, error, now);
+    }
+
+    /// Fires the deadlines that are due at `now`. Call it after every wake-up: it compares
+    /// `now` with the deadline itself, so a timer that fired early or late does no harm.
+    pub fn tick(&mut self, now: Instant) {
+        if self.supervisor.poll_timeout().is_some_and(|at| at <= now) {
+            self.supervisor.handle_timeout(now);
+            self.collect();
+        }
+    }
+
+    /// The next piece of work. Drain until `None` after every call.
+    pub fn poll_work(&mut self) -> Option<Work> {
+        loop {
+            let work = match self.supervisor.poll_action()? {
+                Action::Connect {
+                    connection,
+                    attempt,
+                } => {
+                    self.subprotocol = None;
+                    Work::Connect {
+                        connection,
+                        attempt,
+                    }
+                }
+                Action::Send(message) | Action::Heartbeat(message) => {
+                    Work::Write(convert::outbound(message))
+                }
+                Action::Ping(payload) => Work::Write(convert::ping(payload)),
+                Action::Close { code, reason } => Work::Write(convert::close(code, reason)),
+                Action::Abort => Work::Abort,
+                other => {
+                    tracing::warn!(action = ?other, "unknown supervisor action ignored");
+                    continue;
+                }
+            };
+            return Some(work);
+        }
+    }
+
+    /// The next event for the application. Drain until `None` after every call.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline: wake up no later than this and [`tick`](Self::tick).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.supervisor.poll_timeout()
+    }
+
+    /// The earliest deadline with its reason, for tracing.
+    pub fn next_deadline(&self) -> Option<(Instant, TimerReason)> {
+        self.supervisor.next_deadline()
+    }
+
+    /// The lifecycle state.
+    pub fn state(&self) -> State {
+        self.supervisor.state()
+    }
+
+    /// The supervisor's counters.
+    pub fn stats(&self) -> Stats {
+        self.supervisor.stats()
+    }
+
+    /// Whether the client has stopped for good (closed, gave up, or failed permanently).
+    pub fn is_closed(&self) -> bool {
+        self.supervisor.state() == State::Closed
+    }
+
+    /// The connection inputs must name right now, if any.
+    pub fn connection(&self) -> Option<ConnectionId> {
+        self.supervisor.connection()
+    }
+
+    fn feed(&mut self, input: Input, error: Option<Error>, now: Instant) {
+        self.pending_error = error;
+        self.supervisor.handle_input(input, now);
+        self.collect();
+    }
+
+    /// Moves the supervisor's events into ours, translated, in order.
+    fn collect(&mut self) {
+        while let Some(event) = self.supervisor.poll_event() {
+            let event = match event {
+                CoreEvent::Connecting { attempt } => {
+                    tracing::debug!(attempt, "connecting");
+                    Event::Connecting { attempt }
+                }
+                CoreEvent::Open => {
+                    tracing::info!(subprotocol = ?self.subprotocol, "open");
+                    Event::Open {
+                        subprotocol: self.subprotocol.clone(),
+                    }
+                }
+                CoreEvent::Message(message) => Event::Message(message),
+                CoreEvent::Rtt(rtt) => {
+                    tracing::trace!(?rtt, "heartbeat round trip");
+                    Event::Rtt(rtt)
+                }
+                CoreEvent::Disconnected {
+                    code,
+                    reason,
+                    cause,
+                    will_reconnect,
+                } => {
+                    let error = self
+                        .pending_error
+                        .take()
+                        .or_else(|| self.describe(cause, code, &reason));
+                    if let Some(error) = &error {
+                        tracing::info!(%code, %cause, will_reconnect, %error, "disconnected");
+                    } else {
+                        tracing::info!(%code, %cause, will_reconnect, "disconnected");
+                    }
+                    Event::Disconnected {
+                        code,
+                        reason,
+                        cause,
+                        will_reconnect,
+                        error,
+                    }
+                }
+                CoreEvent::Reconnecting { attempt, delay } => {
+                    tracing::debug!(attempt, ?delay, "reconnecting");
+                    Event::Reconnecting { attempt, delay }
+                }
+                CoreEvent::GaveUp {
+                    attempts,
+                    undelivered,
+                } => {
+                    tracing::warn!(attempts, undelivered, "gave up reconnecting");
+                    Event::GaveUp {
+                        attempts,
+                        undelivered,
+                    }
+                }
+                CoreEvent::Undelivered { message, reason } => {
+                    Event::Undelivered { message, reason }
+                }
+                CoreEvent::Closed => {
+                    tracing::debug!("closed");
+                    Event::Closed
+                }
+                other => {
+                    tracing::debug!(event = ?other, "unknown supervisor event ignored");
+                    continue;
+                }
+            };
+            self.events.push_back(event);
+        }
+        // An error whose input was stale (or changed nothing) describes nothing.
+        self.pending_error = None;
+    }
+
+    /// The typed error for a disconnect that no I/O error explains.
+    fn describe(&self, cause: Disconnect, code: CloseCode, reason: &Text) -> Option<Error> {
+        let timeout = |what| Error::Timeout {
+            url: self.label.clone(),
+            what,
+        };
+        match cause {
+            Disconnect::PeerClosed { .. } => Some(Error::ClosedByPeer {
+                code,
+                reason: reason.clone(),
+            }),
+            Disconnect::HeartbeatTimeout => Some(timeout(Timeout::Heartbeat)),
+            Disconnect::IdleTimeout => Some(timeout(Timeout::Idle)),
+            Disconnect::ConnectTimeout => Some(timeout(Timeout::Connect)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tungstenite::http::Response as HttpResponse;
+    use ws_core::{Config, Message, SendErrorKind, TransportError};
+
+    fn session(config: Config) -> Session {
+        let options = ClientOptions::builder("ws://h/?token=s3cret")
+            .config(config)
+            .seed(1)
+            .build()
+            .unwrap();
+        Session::new(&options)
+    }
+
+    fn connect(session: &mut Session) -> ConnectionId {
+        match session.poll_work() {
+            Some(Work::Connect { connection, .. }) => connection,
+            other => panic!("expected a connect, got {other:?}"),
+        }
+    }
+
+    fn drain(session: &mut Session) -> Vec<Event> {
+        std::iter::from_fn(|| session.poll_event()).collect()
+    }
+
+    #[test]
+    fn open_reports_the_subprotocol_and_pings_are_flushed() {
+        let mut session = session(Config::default());
+        session.start(Instant::ZERO);
+        let connection = connect(&mut session);
+        let response = HttpResponse::builder()
+            .status(101)
+            .header("sec-websocket-protocol", "chat.v2")
+            .body(None)
+            .unwrap();
+        session.opened(connection, &response, Instant::from_millis(5));
+        let events = drain(&mut session);
+        assert!(matches!(&events[1], Event::Open { subprotocol: Some(p) } if p == "chat.v2"));
+        let ping = WireMessage::Ping(bytes::Bytes::from_static(b"x"));
+        assert_eq!(
+            session.received(connection, ping, Instant::from_millis(6)),
+            Received::Flush
+        );
+        let text = WireMessage::Text("hi".into());
+        assert_eq!(
+            session.received(connection, text, Instant::from_millis(7)),
+            Received::Continue
+        );
+        assert!(
+            matches!(drain(&mut session).as_slice(), [Event::Message(m)] if m.as_text() == Some("hi"))
+        );
+    }
+
+    #[test]
+    fn a_connect_failure_carries_its_typed_error() {
+        let mut session = session(Config::builder().no_reconnect().build().unwrap());
+        session.start(Instant::ZERO);
+        let connection = connect(&mut session);
+        let refused = Error::tcp_connect(
+            "ws://h/?token=***",
+            "127.0.0.1:1".parse().unwrap(),
+            std::io::ErrorKind::ConnectionRefused.into(),
+        );
+        session.connect_failed(connection, refused, Instant::from_millis(1));
+        let events = drain(&mut session);
+        let Event::Disconnected {
+            will_reconnect: false,
+            error: Some(Error::Refused { .. }),
+            ..
+        } = &events[1]
+        else {
+            panic!("{events:?}");
+        };
+        assert!(matches!(events.last(), Some(Event::Closed)));
+        assert!(session.is_closed());
+    }
+
+    #[test]
+    fn timeouts_and_peer_closes_are_described() {
+        let mut session = session(
+            Config::builder()
+                .connect_timeout(Duration::from_millis(100))
+                .build()
+                .unwrap(),
+        );
+        session.start(Instant::ZERO);
+        let _ = connect(&mut session);
+        session.tick(Instant::from_millis(99));
+        assert_eq!(drain(&mut session).len(), 1, "not due yet");
+        session.tick(Instant::from_millis(100));
+        assert!(matches!(session.poll_work(), Some(Work::Abort)));
+        let events = drain(&mut session);
+        let Event::Disconnected {
+            error: Some(error), ..
+        } = &events[0]
+        else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            error.to_string(),
+            "connecting to ws://h/?token=*** timed out"
+        );
+    }
+
+    #[test]
+    fn a_refused_send_comes_back_as_an_event() {
+        let mut session = session(Config::builder().queue_max_messages(0).build().unwrap());
+        session.start(Instant::ZERO);
+        let _ = drain(&mut session);
+        session.command(Command::Send(Message::from("lost?")), Instant::ZERO);
+        let events = drain(&mut session);
+        assert!(matches!(
+            events.as_slice(),
+            [Event::Rejected { message, reason: SendErrorKind::TooLargeForQueue }] if message.as_text() == Some("lost?")
+        ));
+    }
+
+    #[test]
+    fn read_errors_reach_the_core_classified() {
+        let mut session = session(Config::default());
+        session.start(Instant::ZERO);
+        let connection = connect(&mut session);
+        let response = HttpResponse::builder().status(101).body(None).unwrap();
+        session.opened(connection, &response, Instant::ZERO);
+        let _ = drain(&mut session);
+        let error = Error::MessageTooLarge { size: 10, max: 5 };
+        assert_eq!(error.transport_error(), TransportError::MessageTooLarge);
+        session.failed(connection, error, Instant::ZERO);
+        let events = drain(&mut session);
+        assert!(matches!(
+            &events[0],
+            Event::Disconnected {
+                will_reconnect: false,
+                error: Some(Error::MessageTooLarge { size: 10, max: 5 }),
+                ..
+            }
+        ));
+    }
+}
