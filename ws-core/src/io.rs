@@ -278,6 +278,23 @@ pub enum CloseError {
     ReasonTooLong(usize),
 }
 
+impl CloseError {
+    /// Checks `close()` arguments the way the supervisor does, so a handle in another thread
+    /// can refuse them at once instead of after a round trip to its driver.
+    pub fn check(code: CloseCode, reason: &Text) -> Result<(), CloseError> {
+        if !code.is_sendable() {
+            return Err(CloseError::CodeNotSendable(code));
+        }
+        if reason.len() > MAX_CLOSE_REASON {
+            return Err(CloseError::ReasonTooLong(reason.len()));
+        }
+        Ok(())
+    }
+}
+
+/// Longest reason a Close frame can carry (125-byte control payload minus the 2-byte code).
+const MAX_CLOSE_REASON: usize = 123;
+
 impl fmt::Display for CloseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

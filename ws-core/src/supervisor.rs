@@ -33,9 +33,6 @@ enum Phase {
 /// `now`, so the loop ends long before this; the cap only keeps the call total.
 const MAX_TIMERS_PER_TICK: usize = 64;
 
-/// Longest reason a Close frame can carry (125-byte control payload minus the 2-byte code).
-const MAX_CLOSE_REASON: usize = 123;
-
 /// One logical WebSocket connection: heartbeat, reconnect, queue and close policy, with no IO.
 ///
 /// See the [crate documentation](crate) for the driver loop.
@@ -182,12 +179,7 @@ impl Supervisor {
     /// Closes gracefully with `code` and `reason`. Never followed by a reconnect; whatever is
     /// still queued is handed back as [`UndeliveredReason::Closed`].
     pub fn close(&mut self, code: CloseCode, reason: Text, now: Instant) -> Result<(), CloseError> {
-        if !code.is_sendable() {
-            return Err(CloseError::CodeNotSendable(code));
-        }
-        if reason.len() > MAX_CLOSE_REASON {
-            return Err(CloseError::ReasonTooLong(reason.len()));
-        }
+        CloseError::check(code, &reason)?;
         let now = self.advance_clock(now);
         self.connect_after_close = false;
         match self.phase {

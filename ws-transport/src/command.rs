@@ -2,9 +2,6 @@
 
 use ws_core::{CloseCode, CloseError, Message, Text};
 
-/// Longest close reason: a control frame carries 125 bytes, 2 of them the code.
-const MAX_CLOSE_REASON: usize = 123;
-
 /// A request from an application handle to its driver, carried over the command channel in
 /// the order the application made them.
 #[derive(Clone, Debug)]
@@ -30,16 +27,10 @@ pub enum Command {
     NetworkChanged,
 }
 
-/// Checks a close code and reason the way the supervisor will, so a handle can report a bad
-/// one to its caller at once instead of through the event stream.
+/// Checks a close code and reason the way the supervisor will ([`CloseError::check`]), so a
+/// handle can report a bad one to its caller at once instead of through the event stream.
 pub fn check_close(code: CloseCode, reason: &Text) -> Result<(), CloseError> {
-    if !code.is_sendable() {
-        return Err(CloseError::CodeNotSendable(code));
-    }
-    if reason.len() > MAX_CLOSE_REASON {
-        return Err(CloseError::ReasonTooLong(reason.len()));
-    }
-    Ok(())
+    CloseError::check(code, reason)
 }
 
 #[cfg(test)]
