@@ -2,7 +2,8 @@
 //!
 //! stdin lines become text messages (queued by the supervisor while disconnected); end of
 //! input closes with 1000 once nothing is left in the queue. The exit status tells a script how
-//! it ended: 0 after a clean close, 1 after giving up or a permanent failure.
+//! it ended: 0 after a clean close (a 1000 close handshake, from either side, with nothing left
+//! undelivered), 1 after giving up, a permanent failure or a lost message.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,8 +35,8 @@ pub(crate) async fn run(args: ConnectArgs) -> ExitCode {
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let mut close_requested = false;
-    let mut stopped_by_us = false;
-    let mut failed = false;
+    let mut ended_cleanly = false;
+    let mut lost_messages = false;
 
     loop {
         tokio::select! {
@@ -59,14 +60,11 @@ pub(crate) async fn run(args: ConnectArgs) -> ExitCode {
                         close_requested = true;
                         let _ = client.close(CloseCode::NORMAL, "").await;
                     }
-                    Event::GaveUp { .. } => failed = true,
-                    Event::Disconnected { cause, will_reconnect: false, .. } => {
-                        if *cause == Disconnect::Application {
-                            stopped_by_us = true;
-                        } else {
-                            failed = true;
-                        }
+                    Event::Disconnected { code, cause, .. } => {
+                        ended_cleanly = *code == CloseCode::NORMAL
+                            && matches!(cause, Disconnect::Application | Disconnect::PeerClosed { .. });
                     }
+                    Event::Undelivered { .. } | Event::Rejected { .. } => lost_messages = true,
                     Event::Closed => break,
                     _ => {}
                 }
@@ -82,10 +80,10 @@ pub(crate) async fn run(args: ConnectArgs) -> ExitCode {
             let _ = client.close(CloseCode::NORMAL, "").await;
         }
     }
-    if failed || !stopped_by_us {
-        ExitCode::from(EXIT_FAILED)
-    } else {
+    if ended_cleanly && !lost_messages {
         ExitCode::from(EXIT_CLEAN)
+    } else {
+        ExitCode::from(EXIT_FAILED)
     }
 }
 

@@ -49,10 +49,14 @@ fn main() -> ExitCode {
             return ExitCode::from(connect::EXIT_FAILED);
         }
     };
-    runtime.block_on(async move {
+    let status = runtime.block_on(async move {
         match cli.command {
             Command::Connect(args) => connect::run(*args).await,
             Command::Demo(args) => demo::run(args).await,
         }
-    })
+    });
+    // tokio reads stdin on a blocking thread that a plain runtime drop would wait for, and
+    // stdin may never end (a pipe held open): the work is done, so do not wait for it.
+    runtime.shutdown_background();
+    status
 }

@@ -83,6 +83,10 @@ impl Cli {
 
     fn exit_code(mut self) -> i32 {
         self.stdin = None;
+        self.exit_code_with_stdin_open()
+    }
+
+    fn exit_code_with_stdin_open(mut self) -> i32 {
         let mut child = self.child.take().expect("running");
         let (tx, exited) = channel();
         std::thread::spawn(move || {
@@ -258,6 +262,30 @@ fn policy_violation_close_is_permanent() {
     assert_eq!(disconnected["code"], 1008);
     assert_eq!(disconnected["reason"], "go away");
     assert_eq!(disconnected["will_reconnect"], false);
+    assert_eq!(cli.exit_code(), 1);
+}
+
+#[test]
+fn a_normal_close_by_the_server_without_reconnect_is_a_clean_end() {
+    let server = TestServer::start();
+    let mut cli = Cli::connect(&server.url(), &["--no-reconnect"]);
+    cli.wait_for("open", |_| true);
+    server.close_all(1000, "bye");
+    let gave_up = cli.wait_for("gave_up", |_| true);
+    assert_eq!(gave_up["attempts"], 0);
+    cli.wait_for("closed", |_| true);
+    // stdin is still open: the client must exit on its own all the same.
+    assert_eq!(cli.exit_code_with_stdin_open(), 0);
+}
+
+#[test]
+fn a_normal_close_with_messages_left_undelivered_exits_1() {
+    let server = TestServer::start();
+    let url = server.url();
+    let mut cli = Cli::connect(&url, &["--no-reconnect"]);
+    cli.wait_for("open", |_| true);
+    server.stop();
+    cli.wait_for("closed", |_| true);
     assert_eq!(cli.exit_code(), 1);
 }
 
