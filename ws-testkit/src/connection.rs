@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -58,6 +59,7 @@ pub(crate) async fn serve(mut tcp: TcpStream, state: State) {
     let request = parse_request(&head);
     let mode = state.update(|s| {
         s.handshake_attempts += 1;
+        s.handshake_times.push(Instant::now());
         s.requests.push(request);
         s.behavior.handshake
     });

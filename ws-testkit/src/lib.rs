@@ -1,6 +1,7 @@
 //! Test kit for the resilient WebSocket client's adapters: a local WebSocket server whose
-//! behaviour a test controls ([`TestServer`]) and a TCP proxy that injects network faults
-//! ([`FaultProxy`]).
+//! behaviour a test controls ([`TestServer`]), a TCP proxy that injects network faults
+//! ([`FaultProxy`]), and the [`conformance`] scenarios every adapter must pass, run by one
+//! line per adapter ([`conformance_suite!`]).
 //!
 //! The API is synchronous and runtime-neutral on purpose: the same scenarios drive the tokio,
 //! smol/async-std and blocking adapters. Each handle runs its own tokio runtime on background
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod behavior;
+pub mod conformance;
 mod connection;
 mod handshake;
 mod listen;

@@ -2,6 +2,7 @@
 //! reconnect scenario (e.g. "every queued message arrived exactly once, in order").
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
@@ -70,6 +71,8 @@ impl HandshakeRequest {
 pub(crate) struct ServerState {
     pub(crate) behavior: Behavior,
     pub(crate) handshake_attempts: usize,
+    /// When each handshake request was read, in order (one entry per attempt).
+    pub(crate) handshake_times: Vec<Instant>,
     pub(crate) requests: Vec<HandshakeRequest>,
     /// Completed handshakes; also the number given to the latest connection.
     pub(crate) connections: usize,

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
@@ -227,6 +227,13 @@ impl TestServer {
     /// Number of handshake requests read so far, refused and never-answered ones included.
     pub fn handshake_attempts(&self) -> usize {
         self.state.read(|s| s.handshake_attempts)
+    }
+
+    /// When each handshake request was read (refused and never-answered ones included), in
+    /// order: for scenarios about the spacing of attempts (a server's `Retry-After`, backoff),
+    /// measured where the attempts arrive rather than where the client decides them.
+    pub fn handshake_attempt_times(&self) -> Vec<Instant> {
+        self.state.read(|s| s.handshake_times.clone())
     }
 
     /// The request of every handshake attempt, in order.

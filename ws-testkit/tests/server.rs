@@ -79,6 +79,9 @@ fn refused_handshake_returns_status_and_retry_after() {
     client.send(Message::text("in")).unwrap();
     assert_eq!(read_text(&mut client), "in");
     assert_eq!(server.handshake_attempts(), 2);
+    let times = server.handshake_attempt_times();
+    assert_eq!(times.len(), 2);
+    assert!(times[0] <= times[1] && times[1] <= Instant::now());
 }
 
 #[test]

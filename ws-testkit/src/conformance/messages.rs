@@ -1,0 +1,225 @@
+//! Payload scenarios: binary and JSON round trips, a 10 MiB message, and what happens when
+//! the server sends something the client must refuse (too large, or an invalid frame).
+
+use ws_core::{Bytes, Disconnect, Message, TransportError};
+use ws_transport::{Error, Event};
+
+use super::observe::{Scenario, describe_all, is_closed, is_open};
+use super::setup::{INITIAL_DELAY, build, fast_reconnect, options};
+use super::{Adapter, Client, WAIT, quiet_window};
+use crate::TestServer;
+
+/// Binary payloads (every byte value, and an empty one) come back from an echo server
+/// unchanged and in order.
+pub fn binary_messages_round_trip<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(adapter, "binary_messages_round_trip");
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    let every_byte: Vec<u8> = (0..=255).collect();
+    let payloads = [Bytes::from(every_byte), Bytes::new()];
+    for payload in &payloads {
+        s.send(&client, Message::Binary(payload.clone()));
+    }
+    let echoed = s.next_messages(&mut client, payloads.len(), WAIT);
+    let expected: Vec<Message> = payloads.iter().cloned().map(Message::Binary).collect();
+    s.check(echoed == expected, || {
+        format!("expected the binary payloads back unchanged: sent {expected:?}, got {echoed:?}")
+    });
+    let received = server.received();
+    let server_saw: Vec<Option<&[u8]>> = received.iter().map(|r| r.binary()).collect();
+    let sent: Vec<Option<&[u8]>> = payloads.iter().map(|p| Some(&p[..])).collect();
+    s.check(server_saw == sent, || {
+        format!("the server must receive the binary payloads as sent; it saw {server_saw:?}")
+    });
+}
+
+/// A JSON value sent through the adapter's JSON path arrives as one text message that parses
+/// back to the same value, at the server and in the echo.
+pub fn json_messages_round_trip<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(adapter, "json_messages_round_trip");
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    let value = serde_json::json!({
+        "action": "subscribe",
+        "channels": ["trades", "book"],
+        "depth": 25,
+        "ratio": 0.5,
+        "snapshot": true,
+        "cursor": null,
+        "note": "héllo ✓ \"quoted\"",
+    });
+    if let Err(error) = client.send_json(&value) {
+        s.fail(format_args!("send_json failed: {error}"));
+    }
+    let echoed = s.next_messages(&mut client, 1, WAIT);
+    let parsed = echoed[0]
+        .as_text()
+        .map(serde_json::from_str::<serde_json::Value>);
+    s.check(matches!(&parsed, Some(Ok(v)) if *v == value), || {
+        format!(
+            "expected a text message holding {value}, got {:?} (parsed: {parsed:?})",
+            echoed[0]
+        )
+    });
+    let texts = server.received_texts();
+    let at_server: Vec<serde_json::Value> = texts
+        .iter()
+        .filter_map(|text| serde_json::from_str(text).ok())
+        .collect();
+    s.check(texts.len() == 1 && at_server == [value.clone()], || {
+        format!("the server must receive one text message holding {value}; it saw {texts:?}")
+    });
+}
+
+/// A single 10 MiB binary message (under the default 64 MiB message and 16 MiB frame limits)
+/// goes out and comes back intact. It is sent once the client is open: while disconnected it
+/// would be refused, as the default queue holds at most 4 MiB.
+pub fn ten_mib_message_round_trips_intact<A: Adapter>(adapter: &A) {
+    const SIZE: usize = 10 << 20;
+    let s = Scenario::new(adapter, "ten_mib_message_round_trips_intact");
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    // A pattern whose period (251) does not divide any power of two, so a shifted, truncated
+    // or repeated chunk cannot look right.
+    let payload: Bytes = (0..SIZE)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    s.send(&client, Message::Binary(payload.clone()));
+    let echoed = s.next_messages(&mut client, 1, WAIT);
+    s.check(echoed[0] == Message::Binary(payload.clone()), || {
+        format!(
+            "expected the 10 MiB message back intact, got {:?}",
+            echoed[0]
+        )
+    });
+    let server_saw = server.received();
+    s.check(
+        server_saw.len() == 1 && server_saw[0].binary() == Some(&payload[..]),
+        || {
+            let sizes: Vec<Option<usize>> = server_saw
+                .iter()
+                .map(|r| r.binary().map(<[u8]>::len))
+                .collect();
+            format!(
+                "the server must receive the 10 MiB message intact; binary sizes seen: {sizes:?}"
+            )
+        },
+    );
+}
+
+/// The server sends 1 MiB to a client that accepts at most 64 KiB: a typed
+/// `MessageTooLarge` error (never a panic, never a truncated message), and no reconnect, as
+/// the server would only send it again.
+pub fn oversized_message_is_a_typed_error_without_reconnect<A: Adapter>(adapter: &A) {
+    const LIMIT: usize = 64 << 10;
+    let s = Scenario::new(
+        adapter,
+        "oversized_message_is_a_typed_error_without_reconnect",
+    );
+    let server = TestServer::start();
+    let mut client = adapter.start(build(
+        options(&server.url(), fast_reconnect()).max_message_size(LIMIT),
+    ));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    let sent = server.send_binary(&vec![0x5a; 1 << 20]);
+    s.check(sent == 1, || {
+        format!("the server has {sent} open connections, expected 1")
+    });
+    let events = s.collect_until(&mut client, WAIT, "Closed", is_closed);
+    let disconnected = events
+        .iter()
+        .find(|e| matches!(e, Event::Disconnected { .. }));
+    s.check(
+        matches!(
+            disconnected,
+            Some(Event::Disconnected {
+                cause: Disconnect::Transport(TransportError::MessageTooLarge),
+                will_reconnect: false,
+                error: Some(Error::MessageTooLarge { size, max }),
+                ..
+            }) if *max == LIMIT && *size > LIMIT
+        ),
+        || {
+            format!(
+                "expected Disconnected {{ cause: Transport(MessageTooLarge), will_reconnect: \
+                 false, error: MessageTooLarge {{ max: {LIMIT}, size > max }} }}; events:{}",
+                describe_all(&events)
+            )
+        },
+    );
+    no_message_and_no_reconnect(&s, &mut client, &server, &events);
+}
+
+/// A frame with the reserved bits set (no extension was negotiated): a typed protocol error,
+/// and no reconnect, as a server that breaks the protocol will break it again.
+pub fn invalid_frame_is_a_typed_protocol_error<A: Adapter>(adapter: &A) {
+    /// FIN, all three reserved bits, opcode text; unmasked, empty.
+    const RESERVED_BITS_FRAME: [u8; 2] = [0xF1, 0x00];
+    let s = Scenario::new(adapter, "invalid_frame_is_a_typed_protocol_error");
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    let sent = server.send_raw(&RESERVED_BITS_FRAME);
+    s.check(sent == 1, || {
+        format!("the server has {sent} open connections, expected 1")
+    });
+    let events = s.collect_until(&mut client, WAIT, "Closed", is_closed);
+    let disconnected = events
+        .iter()
+        .find(|e| matches!(e, Event::Disconnected { .. }));
+    s.check(
+        matches!(
+            disconnected,
+            Some(Event::Disconnected {
+                cause: Disconnect::Transport(TransportError::Protocol),
+                will_reconnect: false,
+                error: Some(Error::Protocol { .. }),
+                ..
+            })
+        ),
+        || {
+            format!(
+                "expected Disconnected {{ cause: Transport(Protocol), will_reconnect: false, \
+                 error: Protocol {{ .. }} }}; events:{}",
+                describe_all(&events)
+            )
+        },
+    );
+    no_message_and_no_reconnect(&s, &mut client, &server, &events);
+}
+
+/// After a refused payload: nothing was delivered as a message, nothing follows `Closed`, and
+/// the server sees no second handshake.
+#[track_caller]
+fn no_message_and_no_reconnect<C: Client>(
+    s: &Scenario,
+    client: &mut C,
+    server: &TestServer,
+    events: &[Event],
+) {
+    s.check(
+        !events.iter().any(|e| matches!(e, Event::Message(_))),
+        || {
+            format!(
+                "a refused payload must not be delivered; events:{}",
+                describe_all(events)
+            )
+        },
+    );
+    let left = s.expect_silence(client, quiet_window(INITIAL_DELAY), "Closed");
+    s.check(!server.wait_for_handshake_attempts(2, left), || {
+        format!(
+            "expected no reconnect, the server saw {} handshake requests",
+            server.handshake_attempts()
+        )
+    });
+}

@@ -1,0 +1,378 @@
+//! Reconnect scenarios: back after a server restart with nothing lost or doubled, giving up
+//! after `max_attempts`, a server's `Retry-After` honoured, a hanging handshake cut off by
+//! `connect_timeout`.
+
+use std::time::{Duration, Instant};
+
+use ws_core::{ConnectFailure, Disconnect, State, UndeliveredReason};
+use ws_transport::{Error, Event, Timeout};
+
+use super::observe::{Scenario, describe_all, is_closed, is_disconnected, is_open};
+use super::setup::{build, fast_reconnect, options};
+use super::{Adapter, Client, SLACK, WAIT, quiet_window};
+use crate::{Behavior, FaultProxy, HandshakeMode, TestServer};
+
+/// The server goes away and comes back on the same port: the client reconnects by itself,
+/// and the messages sent during the outage reach the server exactly once, in order, on the
+/// new connection, while those delivered before the outage are not sent again.
+///
+/// The outage messages are sent only once the client has reported the loss: a message written
+/// into a socket whose peer just vanished is lost in the kernel, and no client can know it.
+pub fn restart_reconnects_and_delivers_the_queue_once_in_order<A: Adapter>(adapter: &A) {
+    const BEFORE: [&str; 2] = ["before-1", "before-2"];
+    const DURING: [&str; 3] = ["during-1", "during-2", "during-3"];
+    const MARKER: &str = "after-the-outage";
+    let s = Scenario::new(
+        adapter,
+        "restart_reconnects_and_delivers_the_queue_once_in_order",
+    );
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+    for text in BEFORE {
+        s.send(&client, text);
+    }
+    s.expect_texts(&mut client, &BEFORE);
+
+    server.stop();
+    let lost = s.wait_for(
+        &mut client,
+        WAIT,
+        "Disconnected after the server stopped",
+        is_disconnected,
+    );
+    s.check(
+        matches!(
+            lost,
+            Event::Disconnected {
+                will_reconnect: true,
+                ..
+            }
+        ),
+        || format!("a lost connection must be reconnected; got {lost:?}"),
+    );
+    for text in DURING {
+        s.send(&client, text);
+    }
+    // The outage spans at least one failed attempt, which must not lose the queue.
+    s.wait_for(
+        &mut client,
+        WAIT,
+        "a failed reconnect attempt against the stopped server",
+        |e| {
+            matches!(
+                e,
+                Event::Disconnected {
+                    cause: Disconnect::ConnectFailed(_),
+                    will_reconnect: true,
+                    ..
+                }
+            )
+        },
+    );
+    server.restart();
+    s.wait_for(&mut client, WAIT, "Open after the restart", is_open);
+    s.expect_texts(&mut client, &DURING);
+
+    // A duplicate would have been sent before the marker on the same connection, so once the
+    // marker is back the server's record is complete.
+    s.send(&client, MARKER);
+    s.expect_texts(&mut client, &[MARKER]);
+    let received: Vec<(usize, String)> = server
+        .received()
+        .iter()
+        .map(|r| (r.conn, r.text().unwrap_or("<binary>").to_owned()))
+        .collect();
+    let reconnected = server.connections();
+    let expected: Vec<(usize, String)> = BEFORE
+        .iter()
+        .map(|text| (1, (*text).to_owned()))
+        .chain(
+            DURING
+                .iter()
+                .chain(&[MARKER])
+                .map(|text| (reconnected, (*text).to_owned())),
+        )
+        .collect();
+    s.check(reconnected == 2, || {
+        format!("expected exactly one reconnect, the server saw {reconnected} connections")
+    });
+    s.check(received == expected, || {
+        format!(
+            "the server must receive each message once, in order, the outage's on the new \
+             connection: expected (connection, text) {expected:?}, got {received:?}"
+        )
+    });
+}
+
+/// With `max_attempts(Some(2))` and the server gone for good: two attempts, then exactly one
+/// `GaveUp`, the queued messages handed back in order, `Closed`, and nothing after it (no
+/// event, no connection reaching the proxy).
+pub fn gives_up_after_max_attempts_and_hands_back_the_queue<A: Adapter>(adapter: &A) {
+    // Long enough that the queued sends are surely taken before the client gives up.
+    const RETRY_DELAY: Duration = Duration::from_millis(200);
+    const QUEUED: [&str; 3] = ["queued-1", "queued-2", "queued-3"];
+    let s = Scenario::new(
+        adapter,
+        "gives_up_after_max_attempts_and_hands_back_the_queue",
+    );
+    let server = TestServer::start();
+    let proxy = FaultProxy::start(server.addr());
+    let config = fast_reconnect()
+        .initial_delay(RETRY_DELAY)
+        .max_delay(RETRY_DELAY)
+        .multiplier(1.0)
+        .max_attempts(Some(2));
+    let mut client = adapter.start(build(options(&proxy.url(), config)));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    server.stop();
+    let lost = s.wait_for(
+        &mut client,
+        WAIT,
+        "Disconnected after the server stopped",
+        is_disconnected,
+    );
+    s.check(
+        matches!(
+            lost,
+            Event::Disconnected {
+                will_reconnect: true,
+                ..
+            }
+        ),
+        || format!("the first loss must be reconnected; got {lost:?}"),
+    );
+    for text in QUEUED {
+        s.send(&client, text);
+    }
+    let events = s.collect_until(&mut client, WAIT, "Closed", is_closed);
+
+    check_give_up(&s, &events, &QUEUED);
+    // The first connection plus two attempts.
+    let connects = proxy.connections();
+    s.check(connects == 3, || {
+        format!("expected 3 connections at the proxy by the time of Closed, got {connects}")
+    });
+
+    let left = s.expect_silence(&mut client, quiet_window(RETRY_DELAY), "Closed");
+    s.check(!proxy.wait_for_connections(4, left), || {
+        format!(
+            "the client connected again after giving up: {} connections",
+            proxy.connections()
+        )
+    });
+    s.check(client.state() == State::Closed, || {
+        format!("expected state Closed, got {:?}", client.state())
+    });
+}
+
+/// Checks the events from the loss to `Closed` of a client with `max_attempts(Some(2))`:
+/// attempts 1 and 2 fail (the last one not to be retried), then exactly one `GaveUp`, then
+/// the `queued` messages handed back in order, then `Closed`.
+#[track_caller]
+fn check_give_up(s: &Scenario, events: &[Event], queued: &[&str]) {
+    let gave_up: Vec<usize> = (0..events.len())
+        .filter(|&i| matches!(events[i], Event::GaveUp { .. }))
+        .collect();
+    let [gave_up] = gave_up[..] else {
+        s.fail(format_args!(
+            "expected exactly one GaveUp before Closed; events:{}",
+            describe_all(events)
+        ))
+    };
+    let (before, after) = events.split_at(gave_up);
+    s.check(
+        matches!(
+            after[0],
+            Event::GaveUp { attempts: 2, undelivered } if undelivered == queued.len()
+        ),
+        || {
+            format!(
+                "expected GaveUp {{ attempts: 2, undelivered: {} }}, got {:?}",
+                queued.len(),
+                after[0]
+            )
+        },
+    );
+    // `after` ends with `Closed`: in between, only the handed-back messages.
+    let handed_back: Vec<Option<&str>> = after[1..after.len() - 1]
+        .iter()
+        .map(|event| match event {
+            Event::Undelivered {
+                message,
+                reason: UndeliveredReason::Stopped,
+            } => message.as_text(),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<Option<&str>> = queued.iter().copied().map(Some).collect();
+    s.check(handed_back == expected, || {
+        format!(
+            "after GaveUp: the queued messages {queued:?} handed back (Stopped) in order, then \
+             Closed; events after GaveUp:{}",
+            describe_all(after)
+        )
+    });
+    let attempts: Vec<u32> = before
+        .iter()
+        .filter_map(|event| match event {
+            Event::Connecting { attempt } => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    let last_verdict = before.iter().rev().find_map(|event| match event {
+        Event::Disconnected { will_reconnect, .. } => Some(*will_reconnect),
+        _ => None,
+    });
+    s.check(
+        attempts == [1, 2] && last_verdict == Some(false) && !before.iter().any(is_open),
+        || {
+            format!(
+                "expected attempts 1 and 2 to fail, the last with will_reconnect: false; \
+                 events:{}",
+                describe_all(events)
+            )
+        },
+    );
+}
+
+/// A handshake refused with 503 and `Retry-After: 1`: the next attempt waits the server's
+/// second even though the backoff says 20 ms, measured where the attempts arrive; once the
+/// server accepts, the client is open.
+pub fn retry_after_is_honoured_on_http_503<A: Adapter>(adapter: &A) {
+    const RETRY_AFTER: Duration = Duration::from_secs(1);
+    // Both times are read on the same monotonic clock; this only absorbs its granularity.
+    const TOLERANCE: Duration = Duration::from_millis(20);
+    let s = Scenario::new(adapter, "retry_after_is_honoured_on_http_503");
+    let server = TestServer::start_with(Behavior {
+        handshake: HandshakeMode::Refuse {
+            status: 503,
+            retry_after: Some(RETRY_AFTER.as_secs()),
+        },
+        ..Behavior::default()
+    });
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+
+    let refused = s.wait_for(&mut client, WAIT, "Disconnected (refused)", is_disconnected);
+    s.check(
+        matches!(
+            &refused,
+            Event::Disconnected {
+                cause: Disconnect::ConnectFailed(ConnectFailure::Http {
+                    status: 503,
+                    retry_after: Some(wait),
+                }),
+                will_reconnect: true,
+                error: Some(Error::Http {
+                    status: 503,
+                    retry_after: Some(typed_wait),
+                    ..
+                }),
+                ..
+            } if *wait == RETRY_AFTER && *typed_wait == RETRY_AFTER
+        ),
+        || {
+            format!(
+                "expected a reconnecting Disconnected with HTTP 503 and Retry-After 1 s (cause \
+                 and typed error); got {refused:?}"
+            )
+        },
+    );
+    let next = s.wait_for(&mut client, WAIT, "Reconnecting", |e| {
+        matches!(e, Event::Reconnecting { .. })
+    });
+    s.check(
+        matches!(next, Event::Reconnecting { attempt: 1, delay } if delay >= RETRY_AFTER),
+        || {
+            format!(
+                "expected Reconnecting {{ attempt: 1, delay >= {RETRY_AFTER:?} }}, got {next:?}"
+            )
+        },
+    );
+
+    server.set_behavior(Behavior::default());
+    s.wait_for(&mut client, WAIT, "Open once the server accepts", is_open);
+    let times = server.handshake_attempt_times();
+    s.check(times.len() >= 2, || {
+        format!(
+            "expected at least 2 handshake attempts, the server saw {}",
+            times.len()
+        )
+    });
+    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    s.check(
+        gaps.iter()
+            .all(|gap| *gap >= RETRY_AFTER.saturating_sub(TOLERANCE)),
+        || format!("attempts came sooner than Retry-After ({RETRY_AFTER:?}): gaps {gaps:?}"),
+    );
+}
+
+/// A server that takes the request and never answers: `connect_timeout` (200 ms) ends the
+/// attempt, with a typed timeout, no sooner and not much later, and the next attempt follows.
+pub fn hanging_handshake_hits_the_connect_timeout_and_retries<A: Adapter>(adapter: &A) {
+    const CONNECT_TIMEOUT: Duration = Duration::from_millis(200);
+    let s = Scenario::new(
+        adapter,
+        "hanging_handshake_hits_the_connect_timeout_and_retries",
+    );
+    let server = TestServer::start_with(Behavior {
+        handshake: HandshakeMode::Hang,
+        ..Behavior::default()
+    });
+    let config = fast_reconnect().connect_timeout(CONNECT_TIMEOUT);
+    let started = Instant::now();
+    let mut client = adapter.start(build(options(&server.url(), config)));
+
+    let timed_out = |event: &Event| {
+        matches!(
+            event,
+            Event::Disconnected {
+                cause: Disconnect::ConnectTimeout,
+                will_reconnect: true,
+                error: Some(Error::Timeout {
+                    what: Timeout::Connect,
+                    ..
+                }),
+                ..
+            }
+        )
+    };
+    let first = s.wait_for(&mut client, WAIT, "Disconnected", is_disconnected);
+    let elapsed = started.elapsed();
+    s.check(timed_out(&first), || {
+        format!(
+            "expected a reconnecting Disconnected with cause ConnectTimeout and a typed \
+             Timeout {{ what: Connect }} error; got {first:?}"
+        )
+    });
+    s.check(
+        elapsed >= CONNECT_TIMEOUT && elapsed <= CONNECT_TIMEOUT + SLACK,
+        || {
+            format!(
+                "connect timeout of {CONNECT_TIMEOUT:?} fired after {elapsed:?} (allowed up to \
+                 {:?})",
+                CONNECT_TIMEOUT + SLACK
+            )
+        },
+    );
+
+    s.wait_for(&mut client, WAIT, "Connecting { attempt: 1 }", |e| {
+        matches!(e, Event::Connecting { attempt: 1 })
+    });
+    let second = s.wait_for(
+        &mut client,
+        WAIT,
+        "the second Disconnected",
+        is_disconnected,
+    );
+    s.check(timed_out(&second), || {
+        format!("the retry must time out the same way; got {second:?}")
+    });
+    s.check(server.wait_for_handshake_attempts(2, WAIT), || {
+        format!(
+            "the server saw {} handshake requests, expected 2",
+            server.handshake_attempts()
+        )
+    });
+}
