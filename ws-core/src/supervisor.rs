@@ -611,6 +611,19 @@ impl Supervisor {
         if max_messages == 0 || len > max_bytes {
             return Err(SendError::new(SendErrorKind::TooLargeForQueue, message));
         }
+        // Expired already: hand it back before it can push anything out of a full queue.
+        let age_limit = self.config.max_queue_age.map(|age| now + age);
+        let deadline = match (deadline, age_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if deadline.is_some_and(|at| at <= now) {
+            self.events.push_back(Event::Undelivered {
+                message,
+                reason: UndeliveredReason::Expired,
+            });
+            return Ok(());
+        }
         if !self.queue.fits(len, max_messages, max_bytes) {
             if self.config.overflow == Overflow::RejectNew {
                 return Err(SendError::new(SendErrorKind::QueueFull, message));
@@ -624,18 +637,6 @@ impl Supervisor {
                     reason: UndeliveredReason::Dropped,
                 });
             }
-        }
-        let age_limit = self.config.max_queue_age.map(|age| now + age);
-        let deadline = match (deadline, age_limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if deadline.is_some_and(|at| at <= now) {
-            self.events.push_back(Event::Undelivered {
-                message,
-                reason: UndeliveredReason::Expired,
-            });
-            return Ok(());
         }
         self.queue.push(Queued { message, deadline });
         self.arm_expiry();

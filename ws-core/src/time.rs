@@ -21,6 +21,11 @@ impl Instant {
     /// The origin of the driver's clock.
     pub const ZERO: Instant = Instant(0);
 
+    /// The largest representable instant, 584 years after the origin. A deadline that lands
+    /// here has saturated: it can never be told apart from "now", so the supervisor treats it
+    /// as never.
+    pub const MAX: Instant = Instant(u64::MAX);
+
     /// The instant `since_origin` after the origin (saturating at 584 years).
     pub const fn from_duration(since_origin: Duration) -> Self {
         Instant(saturating_nanos(since_origin))

@@ -61,8 +61,10 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    /// Arms `reason` at `at`. A deadline that saturated at [`Instant::MAX`] is "never": firing
+    /// it would re-arm at the same instant and spin.
     pub(crate) fn set(&mut self, reason: TimerReason, at: Instant) {
-        self.deadlines[reason as usize] = Some(at);
+        self.deadlines[reason as usize] = (at < Instant::MAX).then_some(at);
     }
 
     pub(crate) fn clear(&mut self, reason: TimerReason) {
@@ -113,5 +115,12 @@ mod tests {
             timers.next(),
             Some((Instant::from_millis(5), TimerReason::ReconnectBackoff))
         );
+    }
+
+    #[test]
+    fn a_saturated_deadline_is_never() {
+        let mut timers = Timers::default();
+        timers.set(TimerReason::PingDue, Instant::MAX);
+        assert_eq!(timers.next(), None);
     }
 }

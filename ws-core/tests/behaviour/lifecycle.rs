@@ -268,3 +268,18 @@ fn stats_count_attempts_opens_and_reconnects() {
     let stats = sim.sup.stats();
     assert_eq!((stats.attempts, stats.opened, stats.reconnects), (2, 2, 1));
 }
+
+#[test]
+fn no_busy_loop_when_deadlines_saturate_at_the_end_of_the_clock() {
+    let mut sup = ws_core::Supervisor::new(ws_core::Config::default(), 1);
+    sup.connect(ws_core::Instant::from_duration(
+        ws_core::Instant::MAX.since_origin() - secs(5),
+    ));
+    while sup.poll_action().is_some() {}
+    sup.handle_timeout(ws_core::Instant::MAX);
+    let connects = std::iter::from_fn(|| sup.poll_action())
+        .filter(|a| matches!(a, Action::Connect { .. }))
+        .count();
+    assert!(connects <= 1, "{connects} connects in one tick");
+    assert_eq!(sup.poll_timeout(), None);
+}

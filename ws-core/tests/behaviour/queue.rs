@@ -174,3 +174,21 @@ fn queued_messages_survive_an_outage_and_are_sent_exactly_once() {
             .all(|a| !matches!(a, Action::Heartbeat(_)))
     );
 }
+
+#[test]
+fn an_expired_message_does_not_push_an_older_one_out_of_a_full_queue() {
+    let mut sim = Sim::with(|c| c.queue_max_messages(1).overflow(Overflow::DropOldest));
+    sim.connect(1_000);
+    sim.send("older", 1_000);
+    sim.sup
+        .send_with_deadline(Message::from("stale"), ms(1_000), ms(1_000))
+        .unwrap();
+    assert_eq!(
+        sim.drain().events,
+        [Event::Undelivered {
+            message: Message::from("stale"),
+            reason: UndeliveredReason::Expired
+        }]
+    );
+    assert_eq!(sim.opened(1_001).sent(), [Message::from("older")]);
+}
