@@ -273,7 +273,7 @@ fn stats_count_attempts_opens_and_reconnects() {
 fn no_busy_loop_when_deadlines_saturate_at_the_end_of_the_clock() {
     let mut sup = ws_core::Supervisor::new(ws_core::Config::default(), 1);
     sup.connect(ws_core::Instant::from_duration(
-        ws_core::Instant::MAX.since_origin() - secs(5),
+        ws_core::Instant::MAX.since_origin().saturating_sub(secs(5)),
     ));
     while sup.poll_action().is_some() {}
     sup.handle_timeout(ws_core::Instant::MAX);
