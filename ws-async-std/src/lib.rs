@@ -1,0 +1,136 @@
+//! `ws-async-std`: a resilient WebSocket client for the futures-io world — smol, async-std, or
+//! any executor.
+//!
+//! Heartbeat, reconnect with backoff and jitter, a bounded queue for messages sent during an
+//! outage, and a close-code policy: all decided by [`ws-core`](ws_core)'s deterministic
+//! supervisor. This crate only drives it: one future per client owns the socket
+//! (async-tungstenite over async-io, futures-rustls for `wss://`), the supervisor and one
+//! timer.
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use ws_async_std::{ClientOptions, CloseCode, Config, Event};
+//!
+//! # fn main() -> Result<(), ws_async_std::Error> {
+//! smol::block_on(async {
+//!     let options = ClientOptions::builder("wss://example.com/feed?token=s3cret")
+//!         .config(Config::builder().ping_interval(std::time::Duration::from_secs(15)).build()?)
+//!         .header("user-agent", "my-app/1.0")
+//!         .build()?;
+//!     let (client, mut events, driver) = ws_async_std::connect(options);
+//!     smol::spawn(driver).detach(); // or async_std::task::spawn(driver)
+//!     client.send_text("hello").await?; // queued until the connection opens
+//!     while let Some(event) = events.next().await {
+//!         match event {
+//!             Event::Message(message) => println!("{:?}", message.as_text()),
+//!             Event::Disconnected { error: Some(error), will_reconnect, .. } => {
+//!                 eprintln!("lost: {error} (reconnecting: {will_reconnect})")
+//!             }
+//!             Event::Closed => break,
+//!             _ => {}
+//!         }
+//!     }
+//!     client.close(CloseCode::NORMAL, "bye").await.ok();
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! # Executors, and why the driver is handed to you
+//!
+//! The crate depends on no executor. The socket (`async_io::Async<TcpStream>`) and the timer
+//! (`async_io::Timer`) live in async-io's reactor, which smol's and async-std's executors
+//! drive, and which async-io drives on a thread of its own for any other executor. So
+//! [`connect`] cannot spawn anything itself: it returns the [`Driver`], a plain
+//! `Future<Output = ()> + Send + 'static`, and you spawn it where your other tasks run —
+//! `smol::spawn(driver).detach()`, `async_std::task::spawn(driver)`, an
+//! `async_executor::Executor`, or `.await` it in a `join`. That is the pattern of hyper's
+//! client connections; a spawner argument would tie the API to one executor's spawn signature.
+//! The client does nothing until the driver is polled; dropping the driver stops it.
+//!
+//! **smol is the recommended executor.** async-std is discontinued upstream (in favour of
+//! smol); this crate keeps working under it because both run on async-io, and the test suite
+//! runs every scenario under both.
+//!
+//! # Channels and backpressure
+//!
+//! Both channels are bounded; nothing is buffered without limit.
+//!
+//! - Commands ([`Client::send`] and friends, capacity `command_capacity`, default 256): taken
+//!   by the driver in order, up to 64 per wake-up, then written as one batch and flushed once.
+//!   While the socket does not accept writes (the peer is not reading), the driver takes no
+//!   commands: `send` waits, [`Client::try_send`] hands the message back. The heartbeat and
+//!   the supervisor's timers keep running, so a peer that stopped reading is still declared
+//!   dead on time.
+//! - Events ([`Events`], capacity `event_capacity`, default 256): when the application does
+//!   not keep up, the driver keeps the overflow in a local backlog and stops reading the
+//!   socket, so TCP slows the server down. While the backlog holds `event_capacity` events it
+//!   stops taking commands too. RTT samples are dropped rather than kept (the latest is in
+//!   [`Client::stats`]). Messages and handed-back messages are never dropped.
+//!
+//! The driver also yields to the executor after a bounded amount of work per poll, so a busy
+//! connection cannot starve the other tasks of a single-threaded executor.
+//!
+//! # Ping replies
+//!
+//! tungstenite answers the peer's Ping by queueing a Pong that goes out with the next write or
+//! flush; the driver flushes right after reading a Ping, so pings are answered even when the
+//! application sends nothing.
+//!
+//! # Secrets in logs
+//!
+//! Everything this crate and ws-transport print (`Debug`, `Display`, errors, `tracing`
+//! spans and events) shows URLs with every query value as `***`. One exception is upstream:
+//! tungstenite logs the raw handshake request, query and headers included, through the `log`
+//! crate at TRACE level (target `tungstenite::handshake::client`); keep that target at DEBUG
+//! or above in production.
+//!
+//! # Sizes
+//!
+//! Messages up to `max_message_size` (default 64 MiB, frames up to 16 MiB) arrive whole, as
+//! `Bytes` that share tungstenite's read buffer: no copy on the way to the application. A
+//! larger one ends the connection with [`Error::MessageTooLarge`]; the default close policy
+//! does not reconnect (the server would only send it again).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod connect;
+mod driver;
+
+pub use client::{Client, Events, TrySendError};
+pub use driver::Driver;
+
+pub use ws_core::{
+    Bytes, CloseCode, Config, ConfigBuilder, ConnectFailure, Disconnect, Heartbeat, Jitter,
+    Liveness, Matcher, Message, Overflow, SendErrorKind, ServerPing, State, Stats, Text,
+    TransportError, UndeliveredReason,
+};
+pub use ws_transport::{
+    ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
+    WebSocketLimits, WsUrl,
+};
+
+/// Creates a client and returns its handles and its [`Driver`], which you spawn on your
+/// executor (see the crate documentation). Once the driver runs, the first event is
+/// [`Event::Connecting`]; sends made before the connection opens are queued.
+pub fn connect(options: ClientOptions) -> (Client, Events, Driver) {
+    let (driver, client, events) = Driver::new(options);
+    (client, events, driver)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawnable<T: Send + 'static>() {}
+    fn shareable<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn the_driver_can_be_spawned_anywhere_and_handles_shared() {
+        spawnable::<Driver>();
+        spawnable::<Events>();
+        shareable::<Client>();
+    }
+}
