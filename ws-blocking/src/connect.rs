@@ -1,0 +1,221 @@
+//! One connect attempt on a helper thread: provider, DNS, TCP, TLS and WebSocket handshakes,
+//! each failure typed.
+//!
+//! A blocking handshake on the I/O thread would freeze the supervisor's timers (the connect
+//! timeout could not fire while the server hangs) and the application's commands. So each
+//! attempt runs on its own thread and hands the open socket, or the error, back to the I/O
+//! thread. Abandoning an attempt (connect timeout, close, reconnect now) only raises a flag:
+//! the helper notices it within [`PATIENCE`] of socket or provider waiting and ends on its
+//! own; the I/O thread joins it before it exits itself.
+
+use std::future::Future;
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::Duration;
+
+use tungstenite::WebSocket;
+use tungstenite::handshake::HandshakeError;
+use tungstenite::handshake::client::Response;
+use ws_core::ConnectionId;
+use ws_transport::rustls::pki_types::ServerName;
+use ws_transport::rustls::{ClientConfig, ClientConnection, StreamOwned};
+use ws_transport::{ClientOptions, Error, Prepared, Stage};
+
+use crate::link::{Link, Stream};
+use crate::shared::Shared;
+
+/// How often a helper blocked in the handshake or in an async provider checks whether its
+/// attempt was abandoned: the longest it outlives an abandoned attempt, once past DNS and the
+/// TCP connect (bounded by the resolver and by `connect_timeout`).
+const PATIENCE: Duration = Duration::from_millis(50);
+
+/// An open connection, and the `host:port` and redacted URL its errors will name.
+pub(crate) struct Connected {
+    pub(crate) socket: WebSocket<Stream>,
+    pub(crate) response: Response,
+    pub(crate) server: String,
+    pub(crate) label: String,
+}
+
+/// A connect attempt running on its helper thread.
+pub(crate) struct Attempt {
+    pub(crate) connection: ConnectionId,
+    /// The redacted URL, for an attempt whose thread died without a result.
+    label: String,
+    result: Receiver<Result<Connected, Error>>,
+    abandoned: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Attempt {
+    /// Starts attempt number `attempt`; its result rings `shared`.
+    pub(crate) fn start(
+        options: Arc<ClientOptions>,
+        connection: ConnectionId,
+        attempt: u32,
+        shared: Arc<Shared>,
+    ) -> io::Result<Attempt> {
+        let label = options.label();
+        let (sender, result) = mpsc::sync_channel(1);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&abandoned);
+        let thread = thread::Builder::new()
+            .name("ws-blocking-connect".to_owned())
+            .spawn(move || {
+                let outcome = connect(&options, attempt, &flag);
+                if !flag.load(Ordering::Relaxed) && sender.send(outcome).is_ok() {
+                    shared.ring();
+                }
+            })?;
+        Ok(Attempt {
+            connection,
+            label,
+            result,
+            abandoned,
+            thread,
+        })
+    }
+
+    /// The outcome, once there is one.
+    pub(crate) fn outcome(&self) -> Option<Result<Connected, Error>> {
+        match self.result.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(Error::Io {
+                url: self.label.clone(),
+                stage: Stage::Connect,
+                source: Arc::new(io::Error::other(
+                    "the connect thread ended without a result (did the provider panic?)",
+                )),
+            })),
+        }
+    }
+
+    /// Lets the attempt go, finished or not: an unfinished helper ends on its own. Its thread
+    /// is returned so that the I/O thread can join it before ending.
+    pub(crate) fn abandon(self) -> JoinHandle<()> {
+        self.abandoned.store(true, Ordering::Relaxed);
+        self.thread
+    }
+}
+
+/// Runs attempt `attempt`. Resolving and connecting are done here rather than by tungstenite
+/// so that a DNS failure, a refused port and other socket errors stay distinct for the
+/// application. An abandoned attempt stops early with [`Error::Stopped`], which nobody reads.
+fn connect(
+    options: &ClientOptions,
+    attempt: u32,
+    abandoned: &AtomicBool,
+) -> Result<Connected, Error> {
+    let Prepared {
+        request,
+        host,
+        port,
+        server,
+        label,
+        tls,
+        websocket,
+        ..
+    } = block_on(options.prepare(attempt), abandoned).ok_or(Error::Stopped)??;
+    let addrs = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| Error::dns(&host, e))?;
+    let mut last_error = None;
+    let mut tcp = None;
+    for addr in addrs {
+        if abandoned.load(Ordering::Relaxed) {
+            return Err(Error::Stopped);
+        }
+        match TcpStream::connect_timeout(&addr, options.config().connect_timeout()) {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => last_error = Some(Error::tcp_connect(&label, addr, e)),
+        }
+    }
+    let Some(tcp) = tcp else {
+        return Err(last_error.unwrap_or_else(|| {
+            Error::dns(
+                &host,
+                io::Error::new(io::ErrorKind::NotFound, "no address found"),
+            )
+        }));
+    };
+    let socket_error = |e: io::Error| Error::transport(e.into(), &label, &server, Stage::Connect);
+    // Heartbeats and small messages must not wait for Nagle's algorithm.
+    tcp.set_nodelay(true).map_err(socket_error)?;
+    let link = Link::new(tcp, PATIENCE).map_err(socket_error)?;
+    let stream = match tls {
+        Some(config) => Stream::Tls(Box::new(secure(config, &host, &server, link)?)),
+        None => Stream::Plain(link),
+    };
+    let mut handshake = tungstenite::client::client_with_config(request, stream, Some(websocket));
+    loop {
+        match handshake {
+            Ok((socket, response)) => {
+                return Ok(Connected {
+                    socket,
+                    response,
+                    server,
+                    label,
+                });
+            }
+            Err(HandshakeError::Interrupted(_)) if abandoned.load(Ordering::Relaxed) => {
+                return Err(Error::Stopped);
+            }
+            Err(HandshakeError::Interrupted(partial)) => handshake = partial.handshake(),
+            Err(HandshakeError::Failure(e)) => return Err(Error::handshake(e, &label, &server)),
+        }
+    }
+}
+
+/// Wraps `link` in a rustls client for `host`. Built here rather than by tungstenite, which
+/// hands rustls an IPv6 host with its URL brackets (`[::1]`), an invalid server name.
+fn secure(
+    config: Arc<ClientConfig>,
+    host: &str,
+    server: &str,
+    link: Link,
+) -> Result<StreamOwned<ClientConnection, Link>, Error> {
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| Error::Tls {
+        server: server.to_owned(),
+        reason: format!("`{host}` is not a valid server name: {e}"),
+        source: None,
+    })?;
+    let connection = ClientConnection::new(config, name).map_err(|e| Error::Tls {
+        server: server.to_owned(),
+        reason: e.to_string(),
+        source: Some(Arc::new(e)),
+    })?;
+    Ok(StreamOwned::new(connection, link))
+}
+
+/// Runs `future` on this thread; `None` once `abandoned` is raised. The endpoint provider is
+/// the only future here: a plain function never waits, an async one must not need a runtime.
+fn block_on<F: Future>(future: F, abandoned: &AtomicBool) -> Option<F::Output> {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return Some(output);
+        }
+        if abandoned.load(Ordering::Relaxed) {
+            return None;
+        }
+        thread::park_timeout(PATIENCE);
+    }
+}

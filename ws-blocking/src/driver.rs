@@ -1,0 +1,474 @@
+//! The driver: one I/O thread per client, owning the socket, the supervisor and the wait.
+//!
+//! Each pass of its loop:
+//!
+//! 1. carries out the supervisor's work (writes are fed to tungstenite, then flushed once;
+//!    on a socket that does not take writes, the first write of the pass waits for room, at
+//!    most 10 ms, and the others fail at once),
+//! 2. publishes the status and hands events to the application,
+//! 3. sleeps on the doorbell until someone rings or the supervisor's `poll_timeout()`
+//!    (not at all when work is known to be waiting, or while a write is blocked: that write
+//!    was the wait),
+//! 4. looks at every source without blocking: the connect attempt, inbound frames (unless
+//!    the application is behind on events), commands (unless the socket does not take writes
+//!    or the backlog is full), room in the event channel,
+//! 5. ticks the supervisor with a fresh `now`; it compares `now` with its deadline itself.
+//!
+//! All policy (heartbeat, backoff, queue) is in ws-core.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use tungstenite::{Error as WireError, Message as WireMessage, WebSocket};
+use ws_core::{CloseCode, ConnectionId, Text};
+use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Work};
+
+use crate::client::{Client, Events};
+use crate::connect::Attempt;
+use crate::link::Stream;
+use crate::shared::{Gone, Shared, Status};
+
+/// Frames or commands taken per source per pass, so one busy source cannot starve the others
+/// (or the timer).
+const BATCH: usize = 64;
+
+/// The close code sent when every handle is gone: the application is done, normally.
+const ABANDONED: CloseCode = CloseCode::NORMAL;
+
+/// Where the writes fed to the socket are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Writes {
+    /// Everything fed has been flushed.
+    Flushed,
+    /// Fed (or a Pong queued by tungstenite), not flushed yet.
+    Unflushed,
+    /// The last write could not finish: the socket does not take writes.
+    Blocked,
+}
+
+enum Transport {
+    None,
+    Connecting(Attempt),
+    Open {
+        connection: ConnectionId,
+        socket: Box<WebSocket<Stream>>,
+        server: String,
+        label: String,
+    },
+}
+
+/// The loop behind a [`Client`]: run it with [`run`](Self::run) on a thread of your own (or
+/// let [`connect`](crate::connect) start one). It returns once the client is closed for good
+/// and the last event is handed over, or once every handle is gone and the connection is
+/// closed.
+#[must_use = "nothing happens until the driver runs"]
+pub struct Driver {
+    options: Arc<ClientOptions>,
+    session: Session,
+    shared: Arc<Shared>,
+    origin: Instant,
+    transport: Transport,
+    writes: Writes,
+    /// A source may have more for us: do not sleep before the next look.
+    busy: bool,
+    commands: Receiver<Command>,
+    /// Every command was taken and every client is gone.
+    commands_closed: bool,
+    events: SyncSender<Event>,
+    /// The handles the application let go of. Once the events are gone they are discarded;
+    /// once the clients are gone, commands may still wait in the channel.
+    gone: Gone,
+    /// Events the channel had no room for, in order. While it is not empty the socket is not
+    /// read; while it holds `event_capacity` events, commands are not taken either.
+    backlog: VecDeque<Event>,
+    abandoned: bool,
+    /// Connect threads let go of, joined before the driver returns.
+    helpers: Vec<JoinHandle<()>>,
+}
+
+impl Driver {
+    /// A driver for `options` and the handles to talk to it. Nothing happens until
+    /// [`run`](Self::run) is called.
+    pub fn new(options: ClientOptions) -> (Driver, Client, Events) {
+        let session = Session::new(&options);
+        let (command_sender, commands) = mpsc::sync_channel(options.command_capacity());
+        let (events, event_receiver) = mpsc::sync_channel(options.event_capacity());
+        let shared = Arc::new(Shared::new(Status {
+            state: session.state(),
+            stats: session.stats(),
+            stopped: false,
+        }));
+        let label: Arc<str> = options.label().into();
+        let driver = Driver {
+            options: Arc::new(options),
+            session,
+            shared: Arc::clone(&shared),
+            origin: Instant::now(),
+            transport: Transport::None,
+            writes: Writes::Flushed,
+            busy: false,
+            commands,
+            commands_closed: false,
+            events,
+            gone: Gone::default(),
+            backlog: VecDeque::new(),
+            abandoned: false,
+            helpers: Vec::new(),
+        };
+        let (client, events) =
+            crate::client::handles(command_sender, event_receiver, shared, label);
+        (driver, client, events)
+    }
+
+    /// Runs the client until it is closed for good. Logs go to a `ws_client` span that names
+    /// the (redacted) URL.
+    pub fn run(mut self) {
+        let span = tracing::info_span!("ws_client", url = %self.options.label());
+        let _entered = span.enter();
+        self.origin = Instant::now();
+        self.session.start(self.now());
+        loop {
+            self.retry_writes();
+            self.carry_out_work();
+            self.flush();
+            // Status first: an application that sees an event finds `state()` up to date.
+            self.publish_status(false);
+            self.forward_events();
+            if self.session.is_closed() && (self.backlog.is_empty() || self.gone.events) {
+                break;
+            }
+            self.sleep();
+            self.poll_attempt();
+            self.poll_inbound();
+            self.poll_commands();
+            let now = self.now();
+            let nothing_to_take = self.commands_closed || self.writes == Writes::Blocked;
+            if self.gone.clients && nothing_to_take && self.gone.events && !self.abandoned {
+                // Nobody can send or listen any more: say goodbye properly.
+                self.abandoned = true;
+                let close = Command::Close {
+                    code: ABANDONED,
+                    reason: Text::new(),
+                };
+                self.session.command(close, now);
+            }
+            self.session.tick(now);
+            for helper in self.helpers.extract_if(.., |helper| helper.is_finished()) {
+                let _ = helper.join();
+            }
+        }
+        self.drop_transport();
+        for helper in self.helpers.drain(..) {
+            let _ = helper.join();
+        }
+        tracing::debug!("driver stopped");
+        self.publish_status(true);
+    }
+
+    /// The supervisor's clock: time since `run` started.
+    fn now(&self) -> ws_core::Instant {
+        ws_core::Instant::from_duration(self.origin.elapsed())
+    }
+
+    fn carry_out_work(&mut self) {
+        while let Some(work) = self.session.poll_work() {
+            match work {
+                Work::Connect {
+                    connection,
+                    attempt,
+                } => {
+                    self.drop_transport();
+                    let options = Arc::clone(&self.options);
+                    let shared = Arc::clone(&self.shared);
+                    match Attempt::start(options, connection, attempt, shared) {
+                        Ok(attempt) => self.transport = Transport::Connecting(attempt),
+                        Err(e) => {
+                            let error = Error::transport(e.into(), "", "", Stage::Connect);
+                            self.session.connect_failed(connection, error, self.now());
+                        }
+                    }
+                }
+                Work::Write(message) => self.write(message),
+                Work::Abort => self.drop_transport(),
+                other => tracing::warn!(work = ?other, "unknown work ignored"),
+            }
+        }
+    }
+
+    fn write(&mut self, message: WireMessage) {
+        let Transport::Open {
+            connection, socket, ..
+        } = &mut self.transport
+        else {
+            return;
+        };
+        let connection = *connection;
+        // tungstenite keeps the frame even when writing it out would block.
+        match socket.write(message) {
+            Ok(()) if self.writes == Writes::Blocked => {}
+            Ok(()) => self.writes = Writes::Unflushed,
+            Err(error) if would_block(&error) => self.writes = Writes::Blocked,
+            Err(error) => self.fail(connection, error, Stage::Write),
+        }
+    }
+
+    /// A blocked socket may take writes again: let the first write of this pass wait for room
+    /// (at most `WRITE_WAIT`). The writes after it fail at once, so a pass waits once.
+    fn retry_writes(&mut self) {
+        if let (Writes::Blocked, Transport::Open { socket, .. }) =
+            (self.writes, &mut self.transport)
+        {
+            socket.get_mut().link_mut().retry_writes();
+        }
+    }
+
+    /// Flushes what was fed, once per pass.
+    fn flush(&mut self) {
+        if self.writes == Writes::Flushed {
+            return;
+        }
+        let Transport::Open {
+            connection, socket, ..
+        } = &mut self.transport
+        else {
+            return;
+        };
+        let connection = *connection;
+        match socket.flush() {
+            Ok(()) => {
+                // Commands were left waiting while blocked: take them without sleeping.
+                self.busy |= self.writes == Writes::Blocked;
+                self.writes = Writes::Flushed;
+            }
+            Err(error) if would_block(&error) => self.writes = Writes::Blocked,
+            Err(error) => self.fail(connection, error, Stage::Write),
+        }
+    }
+
+    /// The open connection broke: drop it and tell the supervisor why.
+    fn fail(&mut self, connection: ConnectionId, error: WireError, stage: Stage) {
+        let transport = std::mem::replace(&mut self.transport, Transport::None);
+        self.drop_transport();
+        if let Transport::Open { server, label, .. } = transport {
+            let error = Error::transport(error, &label, &server, stage);
+            self.session.failed(connection, error, self.now());
+        }
+        // The supervisor has work and events now: deliver them before sleeping.
+        self.busy = true;
+    }
+
+    fn drop_transport(&mut self) {
+        // Dropping an open socket ends and joins its reader thread.
+        if let Transport::Connecting(attempt) =
+            std::mem::replace(&mut self.transport, Transport::None)
+        {
+            self.helpers.push(attempt.abandon());
+        }
+        self.writes = Writes::Flushed;
+    }
+
+    fn forward_events(&mut self) {
+        self.deliver_backlog();
+        while let Some(event) = self.session.poll_event() {
+            if self.gone.events {
+                continue;
+            }
+            if !self.backlog.is_empty() {
+                self.hold(event);
+                continue;
+            }
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(TrySendError::Full(event)) => self.hold(event),
+                Err(TrySendError::Disconnected(_)) => self.close_events(),
+            }
+        }
+        if !self.backlog.is_empty() {
+            // Ask for a ring when the application takes an event, then look once more: an
+            // event taken before the request did not ring.
+            self.shared.want_room();
+            self.deliver_backlog();
+        }
+    }
+
+    /// Keeps an event the channel has no room for. RTT samples are dropped instead: they are
+    /// the only events that arrive without reading the socket or taking a command, so holding
+    /// them would let the backlog grow with time; the latest one is in `stats().last_rtt`.
+    fn hold(&mut self, event: Event) {
+        if matches!(event, Event::Rtt(_)) {
+            return;
+        }
+        self.backlog.push_back(event);
+    }
+
+    fn deliver_backlog(&mut self) {
+        while let Some(event) = self.backlog.pop_front() {
+            match self.events.try_send(event) {
+                // Frames and commands were left waiting for this room: look without sleeping.
+                Ok(()) => self.busy = true,
+                Err(TrySendError::Full(event)) => {
+                    self.backlog.push_front(event);
+                    return;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.close_events();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The application dropped its events: they are discarded from now on.
+    fn close_events(&mut self) {
+        self.gone.events = true;
+        self.backlog.clear();
+        self.busy = true;
+    }
+
+    fn publish_status(&self, stopped: bool) {
+        self.shared.publish(Status {
+            state: self.session.state(),
+            stats: self.session.stats(),
+            stopped,
+        });
+    }
+
+    /// Waits for a ring or the supervisor's next deadline.
+    fn sleep(&mut self) {
+        let deadline = if self.busy || self.writes == Writes::Blocked {
+            // Only collect the rings: a source has more, or the blocked flush just waited.
+            Some(Instant::now())
+        } else {
+            self.session
+                .poll_timeout()
+                .and_then(|at| self.origin.checked_add(at.since_origin()))
+        };
+        self.busy = false;
+        let gone = self.shared.sleep(deadline);
+        if gone.events && !self.gone.events {
+            self.close_events();
+        }
+        self.gone.clients |= gone.clients;
+    }
+
+    fn poll_attempt(&mut self) {
+        let Transport::Connecting(attempt) = &self.transport else {
+            return;
+        };
+        let Some(outcome) = attempt.outcome() else {
+            return;
+        };
+        let Transport::Connecting(attempt) =
+            std::mem::replace(&mut self.transport, Transport::None)
+        else {
+            unreachable!("checked above");
+        };
+        let connection = attempt.connection;
+        self.helpers.push(attempt.abandon());
+        let now = self.now();
+        let chunk_size = self.options.limits().read_buffer_size;
+        match outcome.and_then(|mut connected| {
+            let shared = Arc::clone(&self.shared);
+            let link = connected.socket.get_mut().link_mut();
+            match link.start_reader(shared, chunk_size) {
+                Ok(()) => Ok(connected),
+                Err(e) => Err(Error::transport(
+                    e.into(),
+                    &connected.label,
+                    &connected.server,
+                    Stage::Connect,
+                )),
+            }
+        }) {
+            Ok(connected) => {
+                self.transport = Transport::Open {
+                    connection,
+                    socket: Box::new(connected.socket),
+                    server: connected.server,
+                    label: connected.label,
+                };
+                self.session.opened(connection, &connected.response, now);
+                // Frames that came with the handshake response are already in tungstenite's
+                // buffer: no ring will announce them.
+                self.busy = true;
+            }
+            Err(error) => self.session.connect_failed(connection, error, now),
+        }
+    }
+
+    fn poll_inbound(&mut self) {
+        if !self.backlog.is_empty() && !self.gone.events {
+            // The application is behind: leave frames in the socket so TCP pushes back.
+            return;
+        }
+        for _ in 0..BATCH {
+            let now = self.now();
+            let Transport::Open {
+                connection, socket, ..
+            } = &mut self.transport
+            else {
+                return;
+            };
+            let connection = *connection;
+            match socket.read() {
+                Ok(message) => match self.session.received(connection, message, now) {
+                    Received::Continue => {}
+                    Received::Flush => {
+                        if self.writes == Writes::Flushed {
+                            self.writes = Writes::Unflushed;
+                        }
+                    }
+                    Received::Finished => {
+                        // Best effort: send tungstenite's reply to the peer's Close, then let
+                        // the socket go.
+                        let _ = socket.flush();
+                        self.drop_transport();
+                        return;
+                    }
+                },
+                Err(error) if would_block(&error) => return,
+                Err(WireError::ConnectionClosed | WireError::AlreadyClosed) => {
+                    self.drop_transport();
+                    self.session.ended(connection, now);
+                    return;
+                }
+                Err(error) => {
+                    self.fail(connection, error, Stage::Read);
+                    return;
+                }
+            }
+        }
+        self.busy = true;
+    }
+
+    fn poll_commands(&mut self) {
+        if self.commands_closed
+            || self.writes == Writes::Blocked
+            || self.backlog.len() >= self.options.event_capacity()
+        {
+            return;
+        }
+        for _ in 0..BATCH {
+            match self.commands.try_recv() {
+                Ok(command) => {
+                    let now = self.now();
+                    self.session.command(command, now);
+                }
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    self.commands_closed = true;
+                    return;
+                }
+            }
+        }
+        self.busy = true;
+    }
+}
+
+fn would_block(error: &WireError) -> bool {
+    matches!(error, WireError::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
+}

@@ -1,0 +1,240 @@
+//! What the I/O thread and everyone who talks to it share: a doorbell that wakes it, and the
+//! status it publishes.
+//!
+//! The I/O thread sleeps on one condition variable, with the supervisor's next deadline as the
+//! timeout. Every other thread that has news for it (a send from the application, bytes from
+//! the socket's reader thread, the result of a connect attempt, room in the event channel)
+//! puts its news where the I/O thread looks (a channel) and then rings. A ring is remembered
+//! until the I/O thread next looks, so none is lost between its last look and its sleep, and
+//! many rings while it is busy cost one wake-up. Ringing a thread that is not asleep costs a
+//! lock and no system call.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use ws_core::{State, Stats};
+
+/// Shared by the I/O thread, its helper threads and the application's handles.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    bell: Mutex<Bell>,
+    rang: Condvar,
+    status: Mutex<Status>,
+    status_changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Bell {
+    /// Someone rang since the I/O thread last looked.
+    rung: bool,
+    /// The I/O thread is asleep (or about to be): only then is a notification needed.
+    asleep: bool,
+    /// The event channel was full: the next event the application takes must ring.
+    room_wanted: bool,
+    /// What the application let go of.
+    gone: Gone,
+}
+
+/// Which of its handles the application has dropped.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Gone {
+    /// The [`Events`](crate::Events): events are discarded from now on.
+    pub(crate) events: bool,
+    /// Every [`Client`](crate::Client): no command will come any more.
+    pub(crate) clients: bool,
+}
+
+/// What the handles can read without asking the I/O thread.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Status {
+    pub(crate) state: State,
+    pub(crate) stats: Stats,
+    /// The I/O thread has finished.
+    pub(crate) stopped: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking application thread must not take the connection down with it.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(status: Status) -> Self {
+        Shared {
+            bell: Mutex::new(Bell::default()),
+            rang: Condvar::new(),
+            status: Mutex::new(status),
+            status_changed: Condvar::new(),
+        }
+    }
+
+    /// Wakes the I/O thread (or makes its next sleep return at once).
+    pub(crate) fn ring(&self) {
+        let mut bell = lock(&self.bell);
+        bell.rung = true;
+        if bell.asleep {
+            self.rang.notify_one();
+        }
+    }
+
+    /// The application took an event: ring if the I/O thread is waiting for room.
+    pub(crate) fn event_taken(&self) {
+        let mut bell = lock(&self.bell);
+        if bell.room_wanted {
+            bell.room_wanted = false;
+            bell.rung = true;
+            if bell.asleep {
+                self.rang.notify_one();
+            }
+        }
+    }
+
+    /// The I/O thread found the event channel full. It must try once more after this call:
+    /// an event taken before it did not ring.
+    pub(crate) fn want_room(&self) {
+        lock(&self.bell).room_wanted = true;
+    }
+
+    /// The application dropped its event receiver (`events`) or its last client.
+    pub(crate) fn let_go(&self, events: bool) {
+        let mut bell = lock(&self.bell);
+        if events {
+            bell.gone.events = true;
+        } else {
+            bell.gone.clients = true;
+        }
+        bell.rung = true;
+        if bell.asleep {
+            self.rang.notify_one();
+        }
+    }
+
+    /// Sleeps until a ring or `deadline` (none: until a ring), unless a ring is already
+    /// pending; a deadline in the past only collects pending rings. Returns which handles the
+    /// application has dropped so far.
+    pub(crate) fn sleep(&self, deadline: Option<Instant>) -> Gone {
+        let mut bell = lock(&self.bell);
+        while !bell.rung {
+            bell.asleep = true;
+            bell = match deadline {
+                None => self.rang.wait(bell).unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        break;
+                    };
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.rang
+                        .wait_timeout(bell, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        bell.asleep = false;
+        bell.rung = false;
+        bell.gone
+    }
+
+    /// The latest published status.
+    pub(crate) fn status(&self) -> Status {
+        *lock(&self.status)
+    }
+
+    /// Publishes `status` if it changed.
+    pub(crate) fn publish(&self, status: Status) {
+        let mut current = lock(&self.status);
+        if *current != status {
+            *current = status;
+            self.status_changed.notify_all();
+        }
+    }
+
+    /// Blocks until the I/O thread has finished, or `deadline`; returns whether it has.
+    pub(crate) fn wait_stopped(&self, deadline: Option<Instant>) -> bool {
+        let mut status = lock(&self.status);
+        while !status.stopped {
+            status = match deadline {
+                None => self
+                    .status_changed
+                    .wait(status)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return false;
+                    };
+                    self.status_changed
+                        .wait_timeout(status, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn shared() -> Shared {
+        Shared::new(Status {
+            state: State::Connecting,
+            stats: Stats::default(),
+            stopped: false,
+        })
+    }
+
+    const LONG: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn a_ring_before_the_sleep_is_not_lost_and_many_rings_wake_once() {
+        let shared = shared();
+        shared.ring();
+        shared.ring();
+        let started = Instant::now();
+        let _ = shared.sleep(Some(started + LONG));
+        assert!(started.elapsed() < LONG / 2);
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let _ = shared.sleep(Some(deadline));
+        assert!(Instant::now() >= deadline, "the two rings woke it twice");
+    }
+
+    #[test]
+    fn a_ring_wakes_a_sleeper_and_the_handles_let_go_are_reported() {
+        let shared = std::sync::Arc::new(shared());
+        let ringer = std::sync::Arc::clone(&shared);
+        let thread = std::thread::spawn(move || ringer.let_go(true));
+        let started = Instant::now();
+        let gone = shared.sleep(None);
+        thread.join().unwrap();
+        assert!(started.elapsed() < LONG);
+        assert_eq!(
+            gone,
+            Gone {
+                events: true,
+                clients: false
+            }
+        );
+    }
+
+    #[test]
+    fn taking_an_event_rings_only_when_room_was_wanted() {
+        let shared = shared();
+        shared.event_taken();
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let _ = shared.sleep(Some(deadline));
+        assert!(
+            Instant::now() >= deadline,
+            "woken without a request for room"
+        );
+        shared.want_room();
+        shared.event_taken();
+        let started = Instant::now();
+        let _ = shared.sleep(Some(started + LONG));
+        assert!(started.elapsed() < LONG / 2);
+    }
+}
