@@ -9,8 +9,10 @@ use crate::rng::Rng;
 /// The delay schedule of one reconnect streak. Reset when a connection proves stable.
 #[derive(Clone, Debug)]
 pub(crate) struct Backoff {
-    /// `initial_delay × multiplier^(n−1)` capped at `max_delay`, for the next attempt `n`.
-    next_base: Duration,
+    /// `multiplier^(n−1)` for the next attempt `n`. The base is `initial_delay × growth`,
+    /// converted to a `Duration` once per attempt: growing the `Duration` itself step by step
+    /// would round to the nanosecond at every step and drift from the formula.
+    growth: f64,
     /// The last delay drawn, which decorrelated jitter grows from.
     previous: Duration,
 }
@@ -18,7 +20,7 @@ pub(crate) struct Backoff {
 impl Backoff {
     pub(crate) fn new(config: &Config) -> Self {
         Backoff {
-            next_base: config.initial_delay,
+            growth: 1.0,
             previous: config.initial_delay,
         }
     }
@@ -29,8 +31,11 @@ impl Backoff {
 
     /// The delay before the next attempt, drawn from `rng`, then advances the schedule.
     pub(crate) fn next_delay(&mut self, config: &Config, rng: &mut Rng) -> Duration {
-        let base = self.next_base;
-        self.next_base = scale(base, config.multiplier, config.max_delay);
+        let base = scale(config.initial_delay, self.growth, config.max_delay);
+        if base < config.max_delay {
+            // Stops growing at the cap, so the factor never overflows to infinity.
+            self.growth *= config.multiplier;
+        }
         let delay = match config.jitter {
             Jitter::None => base,
             Jitter::Full => uniform(rng, Duration::ZERO, base),
@@ -135,6 +140,25 @@ mod tests {
         let _ = backoff.next_delay(&c, &mut rng);
         backoff.reset(&c);
         assert_eq!(backoff.next_delay(&c, &mut rng), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn twentieth_delay_matches_the_closed_form_to_the_nanosecond() {
+        let c = Config::builder()
+            .initial_delay(Duration::from_millis(1))
+            .max_delay(Duration::from_secs(3600))
+            .multiplier(1.625)
+            .jitter(Jitter::None)
+            .build()
+            .unwrap();
+        let all = delays(&c, 20, 0);
+        let mut factor = 1.0f64;
+        for _ in 0..19 {
+            factor *= 1.625;
+        }
+        let closed_form = Duration::from_secs_f64(0.001 * factor);
+        let drift = all[19].abs_diff(closed_form);
+        assert!(drift <= Duration::from_nanos(1), "drift {drift:?}");
     }
 
     #[test]

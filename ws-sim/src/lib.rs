@@ -13,6 +13,7 @@
 //!   script and shrinks a failing one, [`check_determinism`] runs it twice.
 //! - [`strategy`]: proptest generators for configs and scripts; [`Scenario::from_bytes`]
 //!   decodes any byte string into a config, a seed and a script (the fuzz target's input).
+//! - [`fuzz`]: the checks behind the cargo-fuzz targets, also used to replay their corpus.
 //! - [`simulate`]: a deterministic fault simulator that drives a supervisor through hours of
 //!   virtual time against a misbehaving server ([`Schedule`]), and [`Report`] of what it
 //!   measured.
@@ -22,6 +23,7 @@
 
 mod backoff_bounds;
 mod fault;
+pub mod fuzz;
 mod harness;
 mod heartbeat_model;
 mod ledger;
