@@ -13,6 +13,8 @@
 //!   script and shrinks a failing one, [`check_determinism`] runs it twice.
 //! - [`strategy`]: proptest generators for configs and scripts; [`Scenario::from_bytes`]
 //!   decodes any byte string into a config, a seed and a script (the fuzz target's input).
+//! - [`storm`]: many clients losing one server at once, per jitter mode (the reconnect-storm
+//!   study in `docs/`).
 //! - [`fuzz`]: the checks behind the cargo-fuzz targets, also used to replay their corpus.
 //! - [`simulate`]: a deterministic fault simulator that drives a supervisor through hours of
 //!   virtual time against a misbehaving server ([`Schedule`]), and [`Report`] of what it
@@ -37,6 +39,7 @@ mod schedule;
 mod shrink;
 mod simulator;
 mod step;
+pub mod storm;
 pub mod strategy;
 mod violation;
 
