@@ -10,15 +10,7 @@ use futures_channel::{mpsc as event_channel, oneshot};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use ws_core::{CloseCode, Message, State, Stats, Text};
-use ws_transport::{Command, Error, Event, check_close, json_message};
-
-/// What the handles can read without asking the driver, written by the driver after every
-/// loop.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Status {
-    pub(crate) state: State,
-    pub(crate) stats: Stats,
-}
+use ws_transport::{Command, Error, Event, Status, TrySendError, check_close, json_message};
 
 /// The status, shared between the driver (writer) and every handle (readers). A plain mutex:
 /// it is held for a copy, never across an `await`.
@@ -50,45 +42,6 @@ pub struct Client {
     status: SharedStatus,
     label: Arc<str>,
 }
-
-/// Why [`Client::try_send`] handed a message back.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum TrySendError {
-    /// The command channel is full: the driver is behind (the socket does not take writes,
-    /// or the application is not reading events). Retry later or use [`Client::send`].
-    Full(Message),
-    /// The client has stopped for good.
-    Stopped(Message),
-}
-
-impl TrySendError {
-    /// The message, untouched.
-    pub fn into_message(self) -> Message {
-        match self {
-            TrySendError::Full(message) | TrySendError::Stopped(message) => message,
-        }
-    }
-}
-
-impl fmt::Display for TrySendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(m) => write!(
-                f,
-                "message of {} bytes not taken: the command channel is full",
-                m.len()
-            ),
-            TrySendError::Stopped(m) => write!(
-                f,
-                "message of {} bytes not taken: the connection has stopped",
-                m.len()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TrySendError {}
 
 impl Client {
     pub(crate) fn new(
@@ -123,14 +76,7 @@ impl Client {
             .try_send(Command::Send(message.into()))
             .map_err(|error| {
                 let full = error.is_full();
-                let Command::Send(message) = error.into_inner() else {
-                    unreachable!("only a Send command was offered");
-                };
-                if full {
-                    TrySendError::Full(message)
-                } else {
-                    TrySendError::Stopped(message)
-                }
+                TrySendError::refused(error.into_inner(), full)
             })
     }
 

@@ -31,9 +31,9 @@ use async_tungstenite::tungstenite::{Error as WireError, Message as WireMessage}
 use futures_channel::{mpsc as event_channel, oneshot};
 use futures_util::{Sink, Stream};
 use ws_core::{CloseCode, ConnectionId, Text};
-use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Work};
+use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Status, Work};
 
-use crate::client::{Client, Events, SharedStatus, Status};
+use crate::client::{Client, Events, SharedStatus};
 use crate::connect::{Connected, Socket, connect};
 
 /// Frames or commands taken per source per wake-up, so one busy source cannot starve the
@@ -120,10 +120,7 @@ impl Driver {
         // The channel holds `capacity - 1` plus one slot for its single sender.
         let (events, event_receiver) = event_channel::channel(options.event_capacity() - 1);
         let (alive, events_dropped) = oneshot::channel();
-        let status = Arc::new(Mutex::new(Status {
-            state: session.state(),
-            stats: session.stats(),
-        }));
+        let status = Arc::new(Mutex::new(Status::of(&session)));
         let label: Arc<str> = options.label().into();
         let driver = Driver {
             span: tracing::info_span!("ws_client", url = %label),
@@ -277,11 +274,7 @@ impl Driver {
     }
 
     fn publish_status(&mut self) {
-        let status = Status {
-            state: self.session.state(),
-            stats: self.session.stats(),
-        };
-        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = status;
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = Status::of(&self.session);
     }
 
     fn arm_timer(&mut self) {
@@ -546,8 +539,8 @@ impl fmt::Debug for Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TrySendError;
     use ws_core::SendErrorKind;
+    use ws_transport::TrySendError;
 
     /// A send accepted by the channel just as the client stopped would otherwise vanish with
     /// the channel: it must come back, before `Closed`, and later sends must fail.

@@ -99,7 +99,7 @@ mod client;
 mod connect;
 mod driver;
 
-pub use client::{Client, Events, TrySendError};
+pub use client::{Client, Events};
 pub use driver::Driver;
 
 pub use ws_core::{
@@ -109,7 +109,7 @@ pub use ws_core::{
 };
 pub use ws_transport::{
     ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    WebSocketLimits, WsUrl,
+    TrySendError, WebSocketLimits, WsUrl,
 };
 
 /// Creates a client and returns its handles and its [`Driver`], which you spawn on your

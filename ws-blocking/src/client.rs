@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use ws_core::{Bytes, CloseCode, Message, State, Stats, Text};
-use ws_transport::{Command, Error, Event, check_close, json_message};
+use ws_transport::{Command, Error, Event, TrySendError, check_close, json_message};
 
 use crate::shared::Shared;
 
@@ -85,46 +85,6 @@ pub struct Client {
     label: Arc<str>,
 }
 
-/// Why [`Client::try_send`] handed a message back.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum TrySendError {
-    /// The command channel is full: the I/O thread is behind (the socket does not take
-    /// writes, or the application is not reading events). Retry later or use
-    /// [`Client::send`].
-    Full(Message),
-    /// The client has stopped for good.
-    Stopped(Message),
-}
-
-impl TrySendError {
-    /// The message, untouched.
-    pub fn into_message(self) -> Message {
-        match self {
-            TrySendError::Full(message) | TrySendError::Stopped(message) => message,
-        }
-    }
-}
-
-impl fmt::Display for TrySendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(m) => write!(
-                f,
-                "message of {} bytes not taken: the command channel is full",
-                m.len()
-            ),
-            TrySendError::Stopped(m) => write!(
-                f,
-                "message of {} bytes not taken: the connection has stopped",
-                m.len()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TrySendError {}
-
 impl Client {
     fn shared(&self) -> &Shared {
         &self.clients.owner.shared
@@ -151,19 +111,9 @@ impl Client {
                 self.shared().ring();
                 Ok(())
             }
-            Err(error) => {
-                let (full, command) = match error {
-                    mpsc::TrySendError::Full(command) => (true, command),
-                    mpsc::TrySendError::Disconnected(command) => (false, command),
-                };
-                let Command::Send(message) = command else {
-                    unreachable!("only a Send command was offered");
-                };
-                Err(if full {
-                    TrySendError::Full(message)
-                } else {
-                    TrySendError::Stopped(message)
-                })
+            Err(mpsc::TrySendError::Full(command)) => Err(TrySendError::refused(command, true)),
+            Err(mpsc::TrySendError::Disconnected(command)) => {
+                Err(TrySendError::refused(command, false))
             }
         }
     }
@@ -219,13 +169,13 @@ impl Client {
 
     /// The lifecycle state, as of the I/O thread's last pass.
     pub fn state(&self) -> State {
-        self.shared().status().state
+        self.shared().status().status.state
     }
 
     /// The counters (attempts, queued messages and bytes, last RTT…), as of the I/O thread's
     /// last pass.
     pub fn stats(&self) -> Stats {
-        self.shared().status().stats
+        self.shared().status().status.stats
     }
 
     /// Blocks until the I/O thread has stopped (closed for good and every event handed over).

@@ -25,12 +25,12 @@ use std::time::Instant;
 
 use tungstenite::{Error as WireError, Message as WireMessage, WebSocket};
 use ws_core::{CloseCode, ConnectionId, Text};
-use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Work};
+use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Status, Work};
 
 use crate::client::{Client, Events};
 use crate::connect::Attempt;
 use crate::link::Stream;
-use crate::shared::{Gone, Shared, Status};
+use crate::shared::{Gone, Published, Shared};
 
 /// Frames or commands taken per source per pass, so one busy source cannot starve the others
 /// (or the timer).
@@ -97,9 +97,8 @@ impl Driver {
         let session = Session::new(&options);
         let (command_sender, commands) = mpsc::sync_channel(options.command_capacity());
         let (events, event_receiver) = mpsc::sync_channel(options.event_capacity());
-        let shared = Arc::new(Shared::new(Status {
-            state: session.state(),
-            stats: session.stats(),
+        let shared = Arc::new(Shared::new(Published {
+            status: Status::of(&session),
             stopped: false,
         }));
         let label: Arc<str> = options.label().into();
@@ -330,9 +329,8 @@ impl Driver {
     }
 
     fn publish_status(&self, stopped: bool) {
-        self.shared.publish(Status {
-            state: self.session.state(),
-            stats: self.session.stats(),
+        self.shared.publish(Published {
+            status: Status::of(&self.session),
             stopped,
         });
     }

@@ -88,7 +88,7 @@ mod driver;
 mod link;
 mod shared;
 
-pub use client::{Client, Events, TrySendError};
+pub use client::{Client, Events};
 pub use driver::Driver;
 
 pub use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
@@ -99,7 +99,7 @@ pub use ws_core::{
 };
 pub use ws_transport::{
     ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    WebSocketLimits, WsUrl,
+    TrySendError, WebSocketLimits, WsUrl,
 };
 
 /// Starts a client on a new I/O thread and returns its handles. The first event is

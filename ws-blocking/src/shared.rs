@@ -12,14 +12,14 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use ws_core::{State, Stats};
+use ws_transport::Status;
 
 /// Shared by the I/O thread, its helper threads and the application's handles.
 #[derive(Debug)]
 pub(crate) struct Shared {
     bell: Mutex<Bell>,
     rang: Condvar,
-    status: Mutex<Status>,
+    status: Mutex<Published>,
     status_changed: Condvar,
 }
 
@@ -46,9 +46,8 @@ pub(crate) struct Gone {
 
 /// What the handles can read without asking the I/O thread.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Status {
-    pub(crate) state: State,
-    pub(crate) stats: Stats,
+pub(crate) struct Published {
+    pub(crate) status: Status,
     /// The I/O thread has finished.
     pub(crate) stopped: bool,
 }
@@ -59,7 +58,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(status: Status) -> Self {
+    pub(crate) fn new(status: Published) -> Self {
         Shared {
             bell: Mutex::new(Bell::default()),
             rang: Condvar::new(),
@@ -138,12 +137,12 @@ impl Shared {
     }
 
     /// The latest published status.
-    pub(crate) fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Published {
         *lock(&self.status)
     }
 
     /// Publishes `status` if it changed.
-    pub(crate) fn publish(&self, status: Status) {
+    pub(crate) fn publish(&self, status: Published) {
         let mut current = lock(&self.status);
         if *current != status {
             *current = status;
@@ -181,9 +180,11 @@ mod tests {
     use std::time::Duration;
 
     fn shared() -> Shared {
-        Shared::new(Status {
-            state: State::Connecting,
-            stats: Stats::default(),
+        Shared::new(Published {
+            status: Status {
+                state: ws_core::State::Connecting,
+                stats: ws_core::Stats::default(),
+            },
             stopped: false,
         })
     }

@@ -11,9 +11,7 @@ use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use ws_core::{CloseCode, Message, State, Stats, Text};
-use ws_transport::{Command, Error, Event, check_close, json_message};
-
-use crate::driver::Status;
+use ws_transport::{Command, Error, Event, Status, TrySendError, check_close, json_message};
 
 /// Sends to, closes and inspects one resilient connection. Cheap to clone; every clone talks
 /// to the same driver.
@@ -32,45 +30,6 @@ pub struct Client {
     status: watch::Receiver<Status>,
     label: Arc<str>,
 }
-
-/// Why [`Client::try_send`] handed a message back.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum TrySendError {
-    /// The command channel is full: the driver is behind (the socket does not take writes,
-    /// or the application is not reading events). Retry later or use [`Client::send`].
-    Full(Message),
-    /// The client has stopped for good.
-    Stopped(Message),
-}
-
-impl TrySendError {
-    /// The message, untouched.
-    pub fn into_message(self) -> Message {
-        match self {
-            TrySendError::Full(message) | TrySendError::Stopped(message) => message,
-        }
-    }
-}
-
-impl fmt::Display for TrySendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(m) => write!(
-                f,
-                "message of {} bytes not taken: the command channel is full",
-                m.len()
-            ),
-            TrySendError::Stopped(m) => write!(
-                f,
-                "message of {} bytes not taken: the connection has stopped",
-                m.len()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TrySendError {}
 
 impl Client {
     pub(crate) fn new(
@@ -103,19 +62,9 @@ impl Client {
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
         self.commands
             .try_send(Command::Send(message.into()))
-            .map_err(|error| {
-                let (full, command) = match error {
-                    mpsc::error::TrySendError::Full(command) => (true, command),
-                    mpsc::error::TrySendError::Closed(command) => (false, command),
-                };
-                let Command::Send(message) = command else {
-                    unreachable!("only a Send command was offered");
-                };
-                if full {
-                    TrySendError::Full(message)
-                } else {
-                    TrySendError::Stopped(message)
-                }
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(command) => TrySendError::refused(command, true),
+                mpsc::error::TrySendError::Closed(command) => TrySendError::refused(command, false),
             })
     }
 

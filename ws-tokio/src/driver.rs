@@ -27,8 +27,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::{Error as WireError, Message as WireMessage};
 use tracing::Instrument;
-use ws_core::{CloseCode, ConnectionId, State, Stats, Text};
-use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Work};
+use ws_core::{CloseCode, ConnectionId, Text};
+use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Status, Work};
 
 use crate::client::{Client, Events};
 use crate::connect::{Connected, Socket, connect};
@@ -36,13 +36,6 @@ use crate::connect::{Connected, Socket, connect};
 /// Frames or commands taken per source per wake-up, so one busy source cannot starve the
 /// others (or the timer).
 const BATCH: usize = 64;
-
-/// What the handles can read without asking the driver.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Status {
-    pub(crate) state: State,
-    pub(crate) stats: Stats,
-}
 
 /// Where the writes fed to the socket are.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -115,11 +108,7 @@ impl Driver {
         // The channel holds `capacity - 1` plus one slot for its single sender.
         let (events, event_receiver) = event_channel::channel(options.event_capacity() - 1);
         let (alive, events_dropped) = oneshot::channel();
-        let status = Status {
-            state: session.state(),
-            stats: session.stats(),
-        };
-        let (status, status_receiver) = watch::channel(status);
+        let (status, status_receiver) = watch::channel(Status::of(&session));
         let label: Arc<str> = options.label().into();
         let driver = Driver {
             options: Arc::new(options),
@@ -261,10 +250,7 @@ impl Driver {
     }
 
     fn publish_status(&mut self) {
-        let status = Status {
-            state: self.session.state(),
-            stats: self.session.stats(),
-        };
+        let status = Status::of(&self.session);
         self.status.send_if_modified(|current| {
             let changed = *current != status;
             *current = status;

@@ -74,7 +74,7 @@ mod client;
 mod connect;
 mod driver;
 
-pub use client::{Client, Events, TrySendError};
+pub use client::{Client, Events};
 pub use driver::Driver;
 
 pub use ws_core::{
@@ -84,7 +84,7 @@ pub use ws_core::{
 };
 pub use ws_transport::{
     ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    WebSocketLimits, WsUrl,
+    TrySendError, WebSocketLimits, WsUrl,
 };
 
 /// Starts a client on the current tokio runtime and returns its handles. The first event is

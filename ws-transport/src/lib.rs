@@ -51,10 +51,11 @@ mod json;
 mod limits;
 mod options;
 mod session;
+mod status;
 mod tls;
 mod url;
 
-pub use command::{Command, check_close};
+pub use command::{Command, TrySendError, check_close};
 pub use endpoint::{BoxFuture, Endpoint, Target, handshake_request};
 pub use error::{Error, Source, Stage, Timeout, parse_retry_after};
 pub use event::Event;
@@ -64,6 +65,7 @@ pub use options::{
     ClientOptions, ClientOptionsBuilder, DEFAULT_COMMAND_CAPACITY, DEFAULT_EVENT_CAPACITY, Prepared,
 };
 pub use session::{Received, Session, Work};
+pub use status::Status;
 pub use tls::Tls;
 pub use url::{WsUrl, redact};
 
