@@ -30,7 +30,7 @@ use async_io::Timer;
 use async_tungstenite::tungstenite::{Error as WireError, Message as WireMessage};
 use futures_channel::{mpsc as event_channel, oneshot};
 use futures_util::{Sink, Stream};
-use ws_core::{CloseCode, ConnectionId, Text};
+use ws_core::ConnectionId;
 use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Status, Work};
 
 use crate::client::{Client, Events, SharedStatus};
@@ -107,7 +107,6 @@ pub struct Driver {
     /// Events the channel had no room for, in order. While it is not empty the socket is not
     /// read; while it holds `event_capacity` events, commands are not taken either.
     backlog: VecDeque<Event>,
-    abandoned: bool,
     status: SharedStatus,
 }
 
@@ -137,7 +136,6 @@ impl Driver {
             events_dropped,
             events_closed: false,
             backlog: VecDeque::new(),
-            abandoned: false,
             status: status.clone(),
         };
         let client = Client::new(command_sender, status, label);
@@ -506,18 +504,8 @@ impl Future for Driver {
                 return Poll::Pending;
             }
             let now = this.now();
-            if this.commands_closed
-                && this.events_closed
-                && !this.abandoned
-                && !this.session.is_closed()
-            {
-                // Nobody can send or listen any more: say goodbye properly.
-                this.abandoned = true;
-                let close = Command::Close {
-                    code: CloseCode::GOING_AWAY,
-                    reason: Text::new(),
-                };
-                this.session.command(close, now);
+            if this.commands_closed && this.events_closed {
+                this.session.abandon(now);
             }
             this.session.tick(now);
         }
@@ -539,7 +527,7 @@ impl fmt::Debug for Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ws_core::SendErrorKind;
+    use ws_core::{CloseCode, SendErrorKind, Text};
     use ws_transport::TrySendError;
 
     /// A send accepted by the channel just as the client stopped would otherwise vanish with

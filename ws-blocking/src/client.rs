@@ -211,7 +211,7 @@ impl fmt::Debug for Client {
 /// [`Client::stats`]); messages and handed-back messages are never dropped.
 ///
 /// Dropping the receiver discards events from then on. Dropping it and every [`Client`]
-/// closes the connection with 1000 (normal closure), waits for the server's reply (at most
+/// closes the connection with 1001 (going away), waits for the server's reply (at most
 /// `close_timeout`) and joins the I/O thread, which joins every thread it started: the last
 /// handle's drop blocks that long. A connect thread stuck in a DNS lookup or in a TCP connect
 /// to a host that does not answer cannot be interrupted (std has no way to); the drop then

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tungstenite::{Error as WireError, Message as WireMessage, WebSocket};
-use ws_core::{CloseCode, ConnectionId, Text};
+use ws_core::ConnectionId;
 use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Status, Work};
 
 use crate::client::{Client, Events};
@@ -35,9 +35,6 @@ use crate::shared::{Gone, Published, Shared};
 /// Frames or commands taken per source per pass, so one busy source cannot starve the others
 /// (or the timer).
 const BATCH: usize = 64;
-
-/// The close code sent when every handle is gone: the application is done, normally.
-const ABANDONED: CloseCode = CloseCode::NORMAL;
 
 /// Where the writes fed to the socket are.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -85,7 +82,6 @@ pub struct Driver {
     /// Events the channel had no room for, in order. While it is not empty the socket is not
     /// read; while it holds `event_capacity` events, commands are not taken either.
     backlog: VecDeque<Event>,
-    abandoned: bool,
     /// Connect threads let go of, joined before the driver returns.
     helpers: Vec<JoinHandle<()>>,
 }
@@ -115,7 +111,6 @@ impl Driver {
             events,
             gone: Gone::default(),
             backlog: VecDeque::new(),
-            abandoned: false,
             helpers: Vec::new(),
         };
         let (client, events) =
@@ -146,14 +141,8 @@ impl Driver {
             self.poll_commands();
             let now = self.now();
             let nothing_to_take = self.commands_closed || self.writes == Writes::Blocked;
-            if self.gone.clients && nothing_to_take && self.gone.events && !self.abandoned {
-                // Nobody can send or listen any more: say goodbye properly.
-                self.abandoned = true;
-                let close = Command::Close {
-                    code: ABANDONED,
-                    reason: Text::new(),
-                };
-                self.session.command(close, now);
+            if self.gone.clients && nothing_to_take && self.gone.events {
+                self.session.abandon(now);
             }
             self.session.tick(now);
             for helper in self.helpers.extract_if(.., |helper| helper.is_finished()) {
@@ -248,13 +237,20 @@ impl Driver {
         }
     }
 
-    /// The open connection broke: drop it and tell the supervisor why.
+    /// Reading from (`Stage::Read`) or writing to the open connection failed: drop it and
+    /// tell the supervisor why.
     fn fail(&mut self, connection: ConnectionId, error: WireError, stage: Stage) {
         let transport = std::mem::replace(&mut self.transport, Transport::None);
         self.drop_transport();
         if let Transport::Open { server, label, .. } = transport {
-            let error = Error::transport(error, &label, &server, stage);
-            self.session.failed(connection, error, self.now());
+            let now = self.now();
+            if stage == Stage::Read {
+                self.session
+                    .read_failed(connection, error, &label, &server, now);
+            } else {
+                self.session
+                    .write_failed(connection, error, &label, &server, now);
+            }
         }
         // The supervisor has work and events now: deliver them before sleeping.
         self.busy = true;
@@ -429,11 +425,6 @@ impl Driver {
                     }
                 },
                 Err(error) if would_block(&error) => return,
-                Err(WireError::ConnectionClosed | WireError::AlreadyClosed) => {
-                    self.drop_transport();
-                    self.session.ended(connection, now);
-                    return;
-                }
                 Err(error) => {
                     self.fail(connection, error, Stage::Read);
                     return;

@@ -44,8 +44,8 @@
 //!   a server hangs. An abandoned attempt's thread ends on its own within 50 ms (after DNS and
 //!   the TCP connect, bounded by `connect_timeout`).
 //!
-//! Every thread is joined: dropping the last handle closes the connection (1000, bounded by
-//! `close_timeout`) and joins the I/O thread, which has joined the others.
+//! Every thread is joined: dropping the last handle closes the connection (1001, going away,
+//! bounded by `close_timeout`) and joins the I/O thread, which has joined the others.
 //!
 //! # Channels and backpressure
 //!

@@ -72,7 +72,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     let proxy = FaultProxy::start(server.addr());
     let threads_before = threads();
 
-    // Open and idle: the drop closes with 1000 and waits for the server's reply.
+    // Open and idle: the drop closes with 1001 (going away) and waits for the server's reply.
     let (client, events) = ws_blocking::connect(
         ClientOptions::builder(&server.url())
             .config(fast_config().build().unwrap())
@@ -107,7 +107,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     );
     assert_eq!(client_sockets_to(server.addr().port()), 0);
     assert!(server.wait_for_client_closes(1, WAIT));
-    assert_eq!(server.client_close_codes(), [Some(1000)]);
+    assert_eq!(server.client_close_codes(), [Some(1001)]);
 
     // Connecting to a server that never answers the handshake: the connect thread is joined.
     let (client, events) = ws_blocking::connect(

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::{Error as WireError, Message as WireMessage};
 use tracing::Instrument;
-use ws_core::{CloseCode, ConnectionId, Text};
+use ws_core::ConnectionId;
 use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Status, Work};
 
 use crate::client::{Client, Events};
@@ -95,7 +95,6 @@ pub struct Driver {
     /// Events the channel had no room for, in order. While it is not empty the socket is not
     /// read; while it holds `event_capacity` events, commands are not taken either.
     backlog: VecDeque<Event>,
-    abandoned: bool,
     status: watch::Sender<Status>,
 }
 
@@ -124,7 +123,6 @@ impl Driver {
             events_dropped,
             events_closed: false,
             backlog: VecDeque::new(),
-            abandoned: false,
             status,
         };
         let client = Client::new(command_sender, status_receiver, label);
@@ -149,14 +147,8 @@ impl Driver {
                 self.arm_timer();
                 poll_fn(|cx| self.poll_sources(cx)).await;
                 let now = self.now();
-                if self.commands_closed && self.events_closed && !self.abandoned {
-                    // Nobody can send or listen any more: say goodbye properly.
-                    self.abandoned = true;
-                    let close = Command::Close {
-                        code: CloseCode::GOING_AWAY,
-                        reason: Text::new(),
-                    };
-                    self.session.command(close, now);
+                if self.commands_closed && self.events_closed {
+                    self.session.abandon(now);
                 }
                 self.session.tick(now);
             }

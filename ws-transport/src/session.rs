@@ -19,7 +19,7 @@ use ws_core::{
 
 use crate::command::Command;
 use crate::convert::{self, Inbound};
-use crate::error::{Error, Timeout};
+use crate::error::{Error, Stage, Timeout};
 use crate::event::Event;
 use crate::options::ClientOptions;
 
@@ -64,6 +64,8 @@ pub struct Session {
     /// The typed error behind the input being fed, attached to the `Disconnected` it causes.
     pending_error: Option<Error>,
     subprotocol: Option<Text>,
+    /// [`abandon`](Session::abandon) has closed the session.
+    abandoned: bool,
 }
 
 impl Session {
@@ -75,6 +77,7 @@ impl Session {
             events: VecDeque::with_capacity(8),
             pending_error: None,
             subprotocol: None,
+            abandoned: false,
         }
     }
 
@@ -119,6 +122,22 @@ impl Session {
                 reason,
             });
         }
+    }
+
+    /// Every handle of the application is gone: nobody can send or listen any more. Closes
+    /// with 1001 (going away), like a browser tab that is closed, so the server sees a proper
+    /// goodbye. Does nothing once the session is closed, or when called again.
+    pub fn abandon(&mut self, now: Instant) {
+        if self.abandoned || self.is_closed() {
+            return;
+        }
+        self.abandoned = true;
+        tracing::debug!("every handle is gone: closing with 1001");
+        let close = Command::Close {
+            code: CloseCode::GOING_AWAY,
+            reason: Text::new(),
+        };
+        self.command(close, now);
     }
 
     /// The opening handshake of `connection` completed with `response`.
@@ -197,8 +216,39 @@ impl Session {
             tungstenite::Error::ConnectionClosed,
             &self.label,
             "",
-            crate::error::Stage::Read,
+            Stage::Read,
         );
+        self.failed(connection, error, now);
+    }
+
+    /// Reading from `connection` (at `server`, `host:port`, for the redacted URL `url`)
+    /// failed with `error`; the connection is gone. tungstenite's `ConnectionClosed` and
+    /// `AlreadyClosed` mean the stream ended without a Close frame, as in
+    /// [`ended`](Self::ended); anything else is a failure typed with [`Error::transport`].
+    pub fn read_failed(
+        &mut self,
+        connection: ConnectionId,
+        error: tungstenite::Error,
+        url: &str,
+        server: &str,
+        now: Instant,
+    ) {
+        // `Error::transport` turns the two "closed" errors into the end-of-stream error.
+        let error = Error::transport(error, url, server, Stage::Read);
+        self.failed(connection, error, now);
+    }
+
+    /// Writing to (or flushing) `connection` failed with `error`; the connection is gone.
+    /// The arguments are those of [`read_failed`](Self::read_failed).
+    pub fn write_failed(
+        &mut self,
+        connection: ConnectionId,
+        error: tungstenite::Error,
+        url: &str,
+        server: &str,
+        now: Instant,
+    ) {
+        let error = Error::transport(error, url, server, Stage::Write);
         self.failed(connection, error, now);
     }
 
@@ -491,6 +541,70 @@ mod tests {
             events.as_slice(),
             [Event::Rejected { message, reason: SendErrorKind::TooLargeForQueue }] if message.as_text() == Some("lost?")
         ));
+    }
+
+    fn open(session: &mut Session) -> ConnectionId {
+        session.start(Instant::ZERO);
+        let connection = connect(session);
+        let response = HttpResponse::builder().status(101).body(None).unwrap();
+        session.opened(connection, &response, Instant::ZERO);
+        let _ = drain(session);
+        connection
+    }
+
+    #[test]
+    fn abandoning_closes_with_going_away_once_and_never_a_closed_session() {
+        let mut open_session = session(Config::default());
+        let _ = open(&mut open_session);
+        open_session.abandon(Instant::from_millis(1));
+        let Some(Work::Write(WireMessage::Close(Some(frame)))) = open_session.poll_work() else {
+            panic!("a close frame expected");
+        };
+        assert_eq!((u16::from(frame.code), frame.reason.as_str()), (1001, ""));
+        open_session.abandon(Instant::from_millis(2));
+        assert!(open_session.poll_work().is_none(), "closed twice");
+
+        let mut stopped = session(Config::builder().no_reconnect().build().unwrap());
+        stopped.start(Instant::ZERO);
+        stopped.command(
+            Command::Close {
+                code: CloseCode::NORMAL,
+                reason: Text::new(),
+            },
+            Instant::ZERO,
+        );
+        while stopped.poll_work().is_some() {}
+        assert!(stopped.is_closed());
+        let _ = drain(&mut stopped);
+        stopped.abandon(Instant::from_millis(1));
+        assert!(stopped.poll_work().is_none() && stopped.poll_event().is_none());
+    }
+
+    #[test]
+    fn a_read_that_finds_the_stream_closed_is_an_end_without_close_frame() {
+        let mut session = session(Config::default());
+        let connection = open(&mut session);
+        session.read_failed(
+            connection,
+            tungstenite::Error::ConnectionClosed,
+            "ws://h/?token=***",
+            "h:80",
+            Instant::from_millis(1),
+        );
+        let events = drain(&mut session);
+        let Event::Disconnected {
+            cause: Disconnect::Transport(TransportError::Eof),
+            error: Some(error),
+            will_reconnect: true,
+            ..
+        } = &events[0]
+        else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            error.to_string(),
+            "I/O error reading from ws://h/?token=***: the connection ended without a close frame"
+        );
     }
 
     #[test]
