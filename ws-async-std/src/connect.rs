@@ -6,12 +6,10 @@ use std::sync::Arc;
 use async_io::Async;
 use async_tungstenite::stream::Stream as MaybeTls;
 use async_tungstenite::tungstenite::Error as WireError;
-use async_tungstenite::tungstenite::error::TlsError;
 use async_tungstenite::tungstenite::handshake::client::Response;
 use async_tungstenite::{WebSocketStream, client_async_with_config};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use ws_transport::rustls::pki_types::ServerName;
 use ws_transport::{ClientOptions, Error, Stage};
 
 /// A TCP connection registered with async-io's reactor.
@@ -35,39 +33,17 @@ pub(crate) struct Connected {
 pub(crate) async fn connect(options: Arc<ClientOptions>, attempt: u32) -> Result<Connected, Error> {
     let prepared = options.prepare(attempt).await?;
     // IP literals resolve at once; host names on async-net's blocking thread pool.
-    let addrs = async_net::resolve((prepared.host.as_str(), prepared.port))
-        .await
-        .map_err(|e| Error::dns(&prepared.host, e))?;
-    let mut last_error = None;
-    let mut tcp = None;
-    for addr in addrs {
-        match Tcp::connect(addr).await {
-            Ok(stream) => {
-                tcp = Some(stream);
-                break;
-            }
-            Err(e) => last_error = Some(Error::tcp_connect(&prepared.label, addr, e)),
-        }
-    }
-    let Some(tcp) = tcp else {
-        return Err(last_error.unwrap_or_else(|| {
-            Error::dns(
-                &prepared.host,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"),
-            )
-        }));
-    };
+    let resolved = async_net::resolve((prepared.host.as_str(), prepared.port)).await;
+    let tcp = prepared.connect_any(resolved, Tcp::connect).await?;
     // Heartbeats and small messages must not wait for Nagle's algorithm.
     tcp.get_ref().set_nodelay(true).map_err(|e| {
         Error::transport(e.into(), &prepared.label, &prepared.server, Stage::Connect)
     })?;
     let handshake_error = |e: WireError| Error::handshake(e, &prepared.label, &prepared.server);
-    let stream = match prepared.tls {
+    let stream = match &prepared.tls {
         Some(config) => {
-            let name = ServerName::try_from(prepared.host.clone())
-                .map_err(|_| handshake_error(WireError::Tls(TlsError::InvalidDnsName)))?;
-            let tls = TlsConnector::from(config)
-                .connect(name, tcp)
+            let tls = TlsConnector::from(Arc::clone(config))
+                .connect(prepared.server_name()?, tcp)
                 .await
                 .map_err(|e| handshake_error(e.into()))?;
             MaybeTls::Tls(tls)

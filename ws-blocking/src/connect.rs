@@ -23,7 +23,6 @@ use tungstenite::WebSocket;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::handshake::client::Response;
 use ws_core::ConnectionId;
-use ws_transport::rustls::pki_types::ServerName;
 use ws_transport::rustls::{ClientConfig, ClientConnection, StreamOwned};
 use ws_transport::{ClientOptions, Error, Prepared, Stage};
 
@@ -113,49 +112,43 @@ fn connect(
     attempt: u32,
     abandoned: &AtomicBool,
 ) -> Result<Connected, Error> {
-    let Prepared {
-        request,
-        host,
-        port,
-        server,
-        label,
-        tls,
-        websocket,
-        ..
-    } = block_on(options.prepare(attempt), abandoned).ok_or(Error::Stopped)??;
-    let addrs = (host.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| Error::dns(&host, e))?;
-    let mut last_error = None;
-    let mut tcp = None;
-    for addr in addrs {
-        if abandoned.load(Ordering::Relaxed) {
-            return Err(Error::Stopped);
-        }
-        match TcpStream::connect_timeout(&addr, options.config().connect_timeout()) {
-            Ok(stream) => {
-                tcp = Some(stream);
-                break;
-            }
-            Err(e) => last_error = Some(Error::tcp_connect(&label, addr, e)),
-        }
+    let prepared = block_on(options.prepare(attempt), abandoned).ok_or(Error::Stopped)??;
+    let resolved = (prepared.host.as_str(), prepared.port).to_socket_addrs();
+    let timeout = options.config().connect_timeout();
+    // The addresses in turn, as in the async adapters. Each future is ready when polled (the
+    // connect blocks, for at most `connect_timeout`), so this is a plain blocking loop; once
+    // the attempt is abandoned, the addresses left are skipped.
+    let tcp = block_on(
+        prepared.connect_any(resolved, |addr| {
+            std::future::ready(if abandoned.load(Ordering::Relaxed) {
+                Err(io::Error::other("attempt abandoned"))
+            } else {
+                TcpStream::connect_timeout(&addr, timeout)
+            })
+        }),
+        abandoned,
+    );
+    if abandoned.load(Ordering::Relaxed) {
+        return Err(Error::Stopped);
     }
-    let Some(tcp) = tcp else {
-        return Err(last_error.unwrap_or_else(|| {
-            Error::dns(
-                &host,
-                io::Error::new(io::ErrorKind::NotFound, "no address found"),
-            )
-        }));
+    let tcp = tcp.ok_or(Error::Stopped)??;
+    let socket_error = |e: io::Error| {
+        Error::transport(e.into(), &prepared.label, &prepared.server, Stage::Connect)
     };
-    let socket_error = |e: io::Error| Error::transport(e.into(), &label, &server, Stage::Connect);
     // Heartbeats and small messages must not wait for Nagle's algorithm.
     tcp.set_nodelay(true).map_err(socket_error)?;
     let link = Link::new(tcp, PATIENCE).map_err(socket_error)?;
-    let stream = match tls {
-        Some(config) => Stream::Tls(Box::new(secure(config, &host, &server, link)?)),
+    let stream = match &prepared.tls {
+        Some(config) => Stream::Tls(Box::new(secure(config, &prepared, link)?)),
         None => Stream::Plain(link),
     };
+    let Prepared {
+        request,
+        server,
+        label,
+        websocket,
+        ..
+    } = prepared;
     let mut handshake = tungstenite::client::client_with_config(request, stream, Some(websocket));
     loop {
         match handshake {
@@ -176,24 +169,22 @@ fn connect(
     }
 }
 
-/// Wraps `link` in a rustls client for `host`. Built here rather than by tungstenite, which
-/// hands rustls an IPv6 host with its URL brackets (`[::1]`), an invalid server name.
+/// Wraps `link` in a rustls client for the prepared host. Built here rather than by
+/// tungstenite, which hands rustls an IPv6 host with its URL brackets (`[::1]`), an invalid
+/// server name.
 fn secure(
-    config: Arc<ClientConfig>,
-    host: &str,
-    server: &str,
+    config: &Arc<ClientConfig>,
+    prepared: &Prepared,
     link: Link,
 ) -> Result<StreamOwned<ClientConnection, Link>, Error> {
-    let name = ServerName::try_from(host.to_owned()).map_err(|e| Error::Tls {
-        server: server.to_owned(),
-        reason: format!("`{host}` is not a valid server name: {e}"),
-        source: None,
-    })?;
-    let connection = ClientConnection::new(config, name).map_err(|e| Error::Tls {
-        server: server.to_owned(),
-        reason: e.to_string(),
-        source: Some(Arc::new(e)),
-    })?;
+    let connection =
+        ClientConnection::new(Arc::clone(config), prepared.server_name()?).map_err(|e| {
+            Error::Tls {
+                server: prepared.server.clone(),
+                reason: e.to_string(),
+                source: Some(Arc::new(e)),
+            }
+        })?;
     Ok(StreamOwned::new(connection, link))
 }
 

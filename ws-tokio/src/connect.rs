@@ -23,28 +23,8 @@ pub(crate) struct Connected {
 /// distinct for the application.
 pub(crate) async fn connect(options: Arc<ClientOptions>, attempt: u32) -> Result<Connected, Error> {
     let prepared = options.prepare(attempt).await?;
-    let addrs = lookup_host((prepared.host.as_str(), prepared.port))
-        .await
-        .map_err(|e| Error::dns(&prepared.host, e))?;
-    let mut last_error = None;
-    let mut tcp = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                tcp = Some(stream);
-                break;
-            }
-            Err(e) => last_error = Some(Error::tcp_connect(&prepared.label, addr, e)),
-        }
-    }
-    let Some(tcp) = tcp else {
-        return Err(last_error.unwrap_or_else(|| {
-            Error::dns(
-                &prepared.host,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"),
-            )
-        }));
-    };
+    let resolved = lookup_host((prepared.host.as_str(), prepared.port)).await;
+    let tcp = prepared.connect_any(resolved, TcpStream::connect).await?;
     // Heartbeats and small messages must not wait for Nagle's algorithm.
     tcp.set_nodelay(true).map_err(|e| {
         Error::transport(

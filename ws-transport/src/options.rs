@@ -1,9 +1,13 @@
 //! Everything a client needs besides a runtime, validated once by a builder.
 
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use tungstenite::handshake::client::Request;
 use tungstenite::http::HeaderMap;
 use tungstenite::protocol::WebSocketConfig;
@@ -151,6 +155,54 @@ pub struct Prepared {
     pub tls: Option<Arc<ClientConfig>>,
     /// The tungstenite configuration.
     pub websocket: WebSocketConfig,
+}
+
+impl Prepared {
+    /// The name rustls checks the server's certificate against, for an adapter that runs the
+    /// TLS handshake itself: the host without the brackets of an IPv6 literal (`::1`, not
+    /// `[::1]`, which rustls would refuse). A host that is no valid DNS name or IP address is
+    /// an [`Error::Tls`], the same in every adapter.
+    pub fn server_name(&self) -> Result<ServerName<'static>, Error> {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        ServerName::try_from(host.to_owned()).map_err(|e| Error::Tls {
+            server: self.server.clone(),
+            reason: format!("`{host}` is not a valid server name: {e}"),
+            source: None,
+        })
+    }
+
+    /// Opens a connection to the first address of `resolved` (the result of resolving
+    /// [`host`](Self::host)) that `connect` reaches, trying them in order. A failed lookup is
+    /// an [`Error::Dns`]; when every address fails, the last failure is returned (a refused
+    /// port stays [`Error::Refused`]); an empty lookup is an [`Error::Dns`] too.
+    ///
+    /// `connect` is async so that every runtime can use it; a blocking caller hands in ready
+    /// futures ([`std::future::ready`]) and gets an answer on the first poll.
+    pub async fn connect_any<A, T, C, F>(
+        &self,
+        resolved: io::Result<A>,
+        mut connect: C,
+    ) -> Result<T, Error>
+    where
+        A: IntoIterator<Item = SocketAddr>,
+        C: FnMut(SocketAddr) -> F,
+        F: Future<Output = io::Result<T>>,
+    {
+        let addrs = resolved.map_err(|e| Error::dns(&self.host, e))?;
+        let mut last_error = None;
+        for addr in addrs {
+            match connect(addr).await {
+                Ok(connection) => return Ok(connection),
+                Err(e) => last_error = Some(Error::tcp_connect(&self.label, addr, e)),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            Error::dns(
+                &self.host,
+                io::Error::new(io::ErrorKind::NotFound, "no address found"),
+            )
+        }))
+    }
 }
 
 /// Builds [`ClientOptions`]; errors (bad URL, bad header, out-of-range value) surface in
@@ -358,18 +410,95 @@ mod tests {
         assert_eq!(options.label(), "wss://h/feed?token=***");
     }
 
+    /// Polls `future` once: everything under test here is ready at once.
+    fn now_or_never<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        match future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the future waited"),
+        }
+    }
+
+    fn prepared(url: &str) -> Prepared {
+        let options = ClientOptions::new(url).unwrap();
+        now_or_never(options.prepare(0)).unwrap()
+    }
+
+    #[test]
+    fn every_address_is_tried_and_the_last_failure_is_kept() {
+        let target = prepared("ws://example.test:9/?token=s3cret");
+        let addrs: Vec<SocketAddr> =
+            vec!["10.0.0.1:9".parse().unwrap(), "10.0.0.2:9".parse().unwrap()];
+        let mut tried = Vec::new();
+        let result: Result<(), Error> =
+            now_or_never(target.connect_any(Ok(addrs.clone()), |addr| {
+                tried.push(addr);
+                let kind = if addr == addrs[0] {
+                    io::ErrorKind::TimedOut
+                } else {
+                    io::ErrorKind::ConnectionRefused
+                };
+                std::future::ready(Err(io::Error::from(kind)))
+            }));
+        assert_eq!(tried, addrs);
+        let Err(Error::Refused { url, addr }) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(
+            (url.as_str(), addr),
+            ("ws://example.test:9/?token=***", addrs[1])
+        );
+
+        let second = now_or_never(target.connect_any(Ok(addrs.clone()), |addr| {
+            std::future::ready(if addr == addrs[0] {
+                Err(io::ErrorKind::ConnectionRefused.into())
+            } else {
+                Ok(addr)
+            })
+        }));
+        assert_eq!(second.unwrap(), addrs[1]);
+    }
+
+    #[test]
+    fn a_failed_or_empty_lookup_is_a_dns_error() {
+        let target = prepared("ws://example.test/");
+        let connect = |_| std::future::ready(Ok(()));
+        let failed = now_or_never(
+            target
+                .connect_any::<Vec<SocketAddr>, _, _, _>(Err(io::ErrorKind::Other.into()), connect),
+        );
+        assert!(
+            matches!(&failed, Err(Error::Dns { host, .. }) if host == "example.test"),
+            "{failed:?}"
+        );
+        let empty = now_or_never(target.connect_any(Ok(Vec::new()), connect));
+        assert!(
+            matches!(&empty, Err(Error::Dns { host, .. }) if host == "example.test"),
+            "{empty:?}"
+        );
+    }
+
+    #[test]
+    fn the_server_name_has_no_brackets_and_a_bad_one_is_a_tls_error() {
+        let mut target = prepared("ws://[::1]:9/");
+        assert_eq!(target.server_name().unwrap().to_str(), "::1");
+        target.host = "bad host".to_owned();
+        let error = target.server_name().unwrap_err();
+        assert!(matches!(error, Error::Tls { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("TLS with ::1:9 failed: `bad host` is not a valid server name"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn prepare_builds_request_and_tls_only_for_wss() {
-        let block_on = |options: ClientOptions| {
-            let mut future = std::pin::pin!(async move { options.prepare(0).await });
-            match future
-                .as_mut()
-                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-            {
-                std::task::Poll::Ready(result) => result.unwrap(),
-                std::task::Poll::Pending => panic!("prepare waited"),
-            }
-        };
+        let block_on = |options: ClientOptions| now_or_never(options.prepare(0)).unwrap();
         let plain = block_on(ClientOptions::new("ws://127.0.0.1:9000/x").unwrap());
         assert_eq!(
             (plain.host.as_str(), plain.port, plain.tls.is_none()),
