@@ -16,21 +16,22 @@
 //!
 //! All policy (heartbeat, backoff, queue) is in ws-core.
 
-use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tungstenite::{Error as WireError, Message as WireMessage, WebSocket};
 use ws_core::ConnectionId;
-use ws_transport::{ClientOptions, Command, Error, Event, Received, Session, Stage, Status, Work};
+use ws_transport::{
+    ClientOptions, Command, Error, Event, Outbox, Received, Session, Stage, Status, Work,
+};
 
 use crate::client::{Client, Events};
 use crate::connect::Attempt;
 use crate::link::Stream;
-use crate::shared::{Gone, Published, Shared};
+use crate::shared::{Published, Shared};
 
 /// Frames or commands taken per source per pass, so one busy source cannot starve the others
 /// (or the timer).
@@ -75,13 +76,12 @@ pub struct Driver {
     commands: Receiver<Command>,
     /// Every command was taken and every client is gone.
     commands_closed: bool,
-    events: SyncSender<Event>,
-    /// The handles the application let go of. Once the events are gone they are discarded;
-    /// once the clients are gone, commands may still wait in the channel.
-    gone: Gone,
-    /// Events the channel had no room for, in order. While it is not empty the socket is not
-    /// read; while it holds `event_capacity` events, commands are not taken either.
-    backlog: VecDeque<Event>,
+    /// The event channel and the backlog of events it had no room for: while anything is held
+    /// the socket is not read, while it holds `event_capacity` events commands are not taken
+    /// either. Closed once the application drops its events.
+    outbox: Outbox<SyncSender<Event>>,
+    /// Every client is gone (commands may still wait in the channel).
+    clients_gone: bool,
     /// Connect threads let go of, joined before the driver returns.
     helpers: Vec<JoinHandle<()>>,
 }
@@ -93,6 +93,7 @@ impl Driver {
         let session = Session::new(&options);
         let (command_sender, commands) = mpsc::sync_channel(options.command_capacity());
         let (events, event_receiver) = mpsc::sync_channel(options.event_capacity());
+        let outbox = Outbox::new(events, options.event_capacity());
         let shared = Arc::new(Shared::new(Published {
             status: Status::of(&session),
             stopped: false,
@@ -108,9 +109,8 @@ impl Driver {
             busy: false,
             commands,
             commands_closed: false,
-            events,
-            gone: Gone::default(),
-            backlog: VecDeque::new(),
+            outbox,
+            clients_gone: false,
             helpers: Vec::new(),
         };
         let (client, events) =
@@ -132,7 +132,7 @@ impl Driver {
             // Status first: an application that sees an event finds `state()` up to date.
             self.publish_status(false);
             self.forward_events();
-            if self.session.is_closed() && (self.backlog.is_empty() || self.gone.events) {
+            if self.session.is_closed() && self.outbox.is_empty() {
                 break;
             }
             self.sleep();
@@ -141,7 +141,7 @@ impl Driver {
             self.poll_commands();
             let now = self.now();
             let nothing_to_take = self.commands_closed || self.writes == Writes::Blocked;
-            if self.gone.clients && nothing_to_take && self.gone.events {
+            if self.clients_gone && nothing_to_take && self.outbox.is_closed() {
                 self.session.abandon(now);
             }
             self.session.tick(now);
@@ -267,61 +267,19 @@ impl Driver {
     }
 
     fn forward_events(&mut self) {
-        self.deliver_backlog();
+        let was_closed = self.outbox.is_closed();
+        // Frames and commands may have waited for this room: look without sleeping.
+        self.busy |= self.outbox.flush();
         while let Some(event) = self.session.poll_event() {
-            if self.gone.events {
-                continue;
-            }
-            if !self.backlog.is_empty() {
-                self.hold(event);
-                continue;
-            }
-            match self.events.try_send(event) {
-                Ok(()) => {}
-                Err(TrySendError::Full(event)) => self.hold(event),
-                Err(TrySendError::Disconnected(_)) => self.close_events(),
-            }
+            self.outbox.push(event);
         }
-        if !self.backlog.is_empty() {
+        if !self.outbox.is_empty() {
             // Ask for a ring when the application takes an event, then look once more: an
             // event taken before the request did not ring.
             self.shared.want_room();
-            self.deliver_backlog();
+            self.busy |= self.outbox.flush();
         }
-    }
-
-    /// Keeps an event the channel has no room for. RTT samples are dropped instead: they are
-    /// the only events that arrive without reading the socket or taking a command, so holding
-    /// them would let the backlog grow with time; the latest one is in `stats().last_rtt`.
-    fn hold(&mut self, event: Event) {
-        if matches!(event, Event::Rtt(_)) {
-            return;
-        }
-        self.backlog.push_back(event);
-    }
-
-    fn deliver_backlog(&mut self) {
-        while let Some(event) = self.backlog.pop_front() {
-            match self.events.try_send(event) {
-                // Frames and commands were left waiting for this room: look without sleeping.
-                Ok(()) => self.busy = true,
-                Err(TrySendError::Full(event)) => {
-                    self.backlog.push_front(event);
-                    return;
-                }
-                Err(TrySendError::Disconnected(_)) => {
-                    self.close_events();
-                    return;
-                }
-            }
-        }
-    }
-
-    /// The application dropped its events: they are discarded from now on.
-    fn close_events(&mut self) {
-        self.gone.events = true;
-        self.backlog.clear();
-        self.busy = true;
+        self.busy |= self.outbox.is_closed() != was_closed;
     }
 
     fn publish_status(&self, stopped: bool) {
@@ -343,10 +301,11 @@ impl Driver {
         };
         self.busy = false;
         let gone = self.shared.sleep(deadline);
-        if gone.events && !self.gone.events {
-            self.close_events();
+        if gone.events && !self.outbox.is_closed() {
+            self.outbox.close();
+            self.busy = true;
         }
-        self.gone.clients |= gone.clients;
+        self.clients_gone |= gone.clients;
     }
 
     fn poll_attempt(&mut self) {
@@ -395,7 +354,7 @@ impl Driver {
     }
 
     fn poll_inbound(&mut self) {
-        if !self.backlog.is_empty() && !self.gone.events {
+        if !self.outbox.may_read() {
             // The application is behind: leave frames in the socket so TCP pushes back.
             return;
         }
@@ -437,7 +396,7 @@ impl Driver {
     fn poll_commands(&mut self) {
         if self.commands_closed
             || self.writes == Writes::Blocked
-            || self.backlog.len() >= self.options.event_capacity()
+            || !self.outbox.may_take_commands()
         {
             return;
         }

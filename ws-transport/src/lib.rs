@@ -19,7 +19,11 @@
 //! - [`Tls`]: the rustls configuration, built once; verification is never off by default.
 //! - [`WebSocketLimits`]: message limits and buffer sizes tuned for long-lived clients.
 //! - [`ClientOptions`]: all of the above plus the supervisor's [`Config`](ws_core::Config),
-//!   validated by a builder.
+//!   validated by a builder; [`Prepared`]: one attempt's request, server name and address
+//!   loop.
+//! - [`Outbox`]: the event channel plus the backlog policy for an application that does not
+//!   keep up (hold messages, drop RTT samples, stop reading, then stop taking commands).
+//! - [`Status`] and [`TrySendError`]: what the handles of every adapter show.
 //!
 //! # An adapter's loop
 //!
@@ -50,6 +54,7 @@ mod event;
 mod json;
 mod limits;
 mod options;
+mod outbox;
 mod session;
 mod status;
 mod tls;
@@ -64,6 +69,7 @@ pub use limits::WebSocketLimits;
 pub use options::{
     ClientOptions, ClientOptionsBuilder, DEFAULT_COMMAND_CAPACITY, DEFAULT_EVENT_CAPACITY, Prepared,
 };
+pub use outbox::{EventSink, Handover, Outbox};
 pub use session::{Received, Session, Work};
 pub use status::Status;
 pub use tls::Tls;
