@@ -48,6 +48,8 @@
 
 mod command;
 pub mod convert;
+#[cfg(feature = "driver")]
+pub mod driver;
 mod endpoint;
 mod error;
 mod event;

@@ -1,0 +1,505 @@
+//! The driver of the async adapters: one future per client, owning the socket, the
+//! supervisor and one timer, generic over a small [`Runtime`] trait (a clock, the timer,
+//! connect attempts and the command channel). ws-tokio and ws-async-std are a `Runtime`
+//! implementation each plus their handles; the loop below is written once.
+//!
+//! It is a hand-written [`Future`] rather than an `async` block so that it is a named type an
+//! application can spawn on any executor, and so that it yields to that executor by itself
+//! after a bounded amount of work (smol and async-std have no cooperative budget like
+//! tokio's).
+//!
+//! Every wake-up polls every source once, in one function (no `select!`, so each source can be
+//! enabled or paused by a plain condition, and the socket can be read and flushed from the same
+//! place without two borrows):
+//!
+//! 1. flush what was fed to the socket (after a batch of writes, or after reading a Ping),
+//! 2. the connect attempt, which therefore runs concurrently with everything else,
+//! 3. inbound frames, unless the application is behind on events,
+//! 4. application commands, unless the socket does not take writes or the backlog is full,
+//! 5. room in the event channel for the backlog,
+//! 6. the timer, reset in place to the supervisor's `poll_timeout()`.
+//!
+//! Then: tick the supervisor with a fresh `now`, carry out its work (feed the writes, flushed
+//! once on the next pass), hand its events on. All policy (heartbeat, backoff, queue) is in
+//! ws-core; the backlog policy is the [`Outbox`]'s.
+
+mod handles;
+mod runtime;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures_channel::{mpsc, oneshot};
+use futures_core::Stream;
+use futures_sink::Sink;
+use tungstenite::{Error as WireError, Message as WireMessage};
+use ws_core::ConnectionId;
+
+pub use handles::{Events, SharedStatus};
+pub use runtime::{Commands, Connected, Runtime, Timer};
+
+use crate::command::Command;
+use crate::endpoint::BoxFuture;
+use crate::error::{Error, Stage};
+use crate::event::Event;
+use crate::options::ClientOptions;
+use crate::outbox::Outbox;
+use crate::session::{Received, Session, Work};
+use crate::status::Status;
+
+/// Frames or commands taken per source per wake-up, so one busy source cannot starve the
+/// others (or the timer).
+const BATCH: usize = 64;
+
+/// Loops per `poll` before the driver hands the thread back to the executor: a connection
+/// that always has work must not monopolise a worker.
+const LOOPS_PER_POLL: usize = 16;
+
+/// Where the writes fed to the socket are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Writes {
+    /// Everything fed has been flushed.
+    Flushed,
+    /// Fed (or a Pong queued by tungstenite), not flushed yet.
+    Unflushed,
+    /// The last flush could not finish: the socket does not take writes.
+    Blocked,
+}
+
+impl Writes {
+    /// After feeding more: a blocked socket stays blocked until a flush finishes.
+    fn max_unflushed(self) -> Writes {
+        match self {
+            Writes::Flushed | Writes::Unflushed => Writes::Unflushed,
+            Writes::Blocked => Writes::Blocked,
+        }
+    }
+}
+
+enum Transport<S> {
+    None,
+    Connecting {
+        connection: ConnectionId,
+        attempt: BoxFuture<Result<Connected<S>, Error>>,
+    },
+    Open {
+        connection: ConnectionId,
+        /// Boxed: keeps the transport small while connecting or disconnected.
+        socket: Box<S>,
+        server: String,
+        label: String,
+    },
+}
+
+/// The future behind a client: spawn it on the runtime `R` belongs to (or let the adapter do
+/// it). It completes once the client is closed for good and the last event is handed over, or
+/// once every handle is gone and the connection is closed. Dropping it stops the client at
+/// once, without a closing handshake. Logs go to a `ws_client` span that names the (redacted)
+/// URL.
+#[must_use = "the client does nothing until its driver is polled"]
+pub struct Driver<R: Runtime> {
+    span: tracing::Span,
+    inner: Inner<R>,
+}
+
+struct Inner<R: Runtime> {
+    runtime: R,
+    options: Arc<ClientOptions>,
+    session: Session,
+    /// The origin of the supervisor's clock, set on the first poll: a driver spawned late
+    /// does not start with its connect timeout already spent.
+    origin: Option<Instant>,
+    timer: R::Timer,
+    /// The deadline the timer is set to; `None` once it fired (or while there is none).
+    armed: Option<Instant>,
+    transport: Transport<R::Socket>,
+    writes: Writes,
+    commands: R::Commands,
+    commands_closed: bool,
+    outbox: Outbox<mpsc::Sender<Event>>,
+    events_dropped: oneshot::Receiver<()>,
+    status: SharedStatus,
+}
+
+impl<R: Runtime> Driver<R> {
+    /// A driver for `options` on `runtime`, taking the commands of the adapter's handles from
+    /// `commands`; with the event stream and the status for the application's side. Nothing
+    /// happens until the driver is polled.
+    pub fn new(
+        options: ClientOptions,
+        runtime: R,
+        commands: R::Commands,
+    ) -> (Driver<R>, Events, SharedStatus) {
+        let session = Session::new(&options);
+        let (events, sender, events_dropped) = Events::channel(options.event_capacity());
+        let status = SharedStatus::new(Status::of(&session));
+        let inner = Inner {
+            timer: runtime.timer(),
+            runtime,
+            outbox: Outbox::new(sender, options.event_capacity()),
+            options: Arc::new(options),
+            session,
+            origin: None,
+            armed: None,
+            transport: Transport::None,
+            writes: Writes::Flushed,
+            commands,
+            commands_closed: false,
+            events_dropped,
+            status: status.clone(),
+        };
+        let driver = Driver {
+            span: tracing::info_span!("ws_client", url = %inner.options.label()),
+            inner,
+        };
+        (driver, events, status)
+    }
+}
+
+impl<R: Runtime> Future for Driver<R> {
+    type Output = ();
+
+    /// One pass is: carry out the supervisor's work, hand its events on, arm the timer, wait
+    /// for any source; then take a fresh `now` and tick. A `poll` re-enters at the top, which
+    /// finds nothing to do and goes straight back to waiting.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Driver { span, inner } = self.get_mut();
+        let _entered = span.enter();
+        inner.poll(cx)
+    }
+}
+
+impl<R: Runtime> fmt::Debug for Driver<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("url", &self.inner.options.label())
+            .field("state", &self.inner.session.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> Inner<R> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.origin.is_none() {
+            let now = self.now();
+            self.session.start(now);
+        }
+        for _ in 0..LOOPS_PER_POLL {
+            if self.drain() {
+                self.finish();
+                return Poll::Ready(());
+            }
+            self.arm_timer();
+            if self.poll_sources(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let now = self.now();
+            if self.commands_closed && self.outbox.is_closed() {
+                self.session.abandon(now);
+            }
+            self.session.tick(now);
+        }
+        // Still busy: let the executor run other tasks, and come back at once.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// The supervisor's clock: time since the driver first ran, on the runtime's clock. The
+    /// first call starts it.
+    fn now(&mut self) -> ws_core::Instant {
+        let now = self.runtime.now();
+        let origin = *self.origin.get_or_insert(now);
+        ws_core::Instant::from_duration(now.saturating_duration_since(origin))
+    }
+
+    /// Carries out the supervisor's work and hands its events on; `true` once the client has
+    /// stopped for good and every event is handed over.
+    fn drain(&mut self) -> bool {
+        self.carry_out_work();
+        // Status first: an application that sees an event finds `state()` up to date.
+        self.status.set(Status::of(&self.session));
+        self.forward_events();
+        self.session.is_closed() && self.outbox.is_empty()
+    }
+
+    /// Lets the handles see that the driver is gone: sends fail (the command channel is
+    /// normally closed already, at `Closed`), the event stream ends once read.
+    fn finish(&mut self) {
+        self.transport = Transport::None;
+        self.commands.close();
+        self.outbox.sink_mut().close_channel();
+        tracing::debug!("driver stopped");
+    }
+
+    fn carry_out_work(&mut self) {
+        while let Some(work) = self.session.poll_work() {
+            match work {
+                Work::Connect {
+                    connection,
+                    attempt,
+                } => {
+                    self.drop_transport();
+                    let attempt = self.runtime.connect(Arc::clone(&self.options), attempt);
+                    self.transport = Transport::Connecting {
+                        connection,
+                        attempt,
+                    };
+                }
+                Work::Write(message) => self.write(message),
+                Work::Abort => self.drop_transport(),
+            }
+        }
+    }
+
+    /// Feeds `message` to the socket; the flush comes once the batch is fed.
+    fn write(&mut self, message: WireMessage) {
+        let Transport::Open { socket, .. } = &mut self.transport else {
+            return;
+        };
+        match Pin::new(socket.as_mut()).start_send(message) {
+            Ok(()) => self.writes = self.writes.max_unflushed(),
+            Err(error) => self.fail(error, Stage::Write),
+        }
+    }
+
+    /// Reading from (`Stage::Read`) or writing to the open connection failed: drop it and
+    /// tell the supervisor why.
+    fn fail(&mut self, error: WireError, stage: Stage) {
+        let transport = std::mem::replace(&mut self.transport, Transport::None);
+        self.drop_transport();
+        if let Transport::Open {
+            connection,
+            server,
+            label,
+            ..
+        } = transport
+        {
+            let now = self.now();
+            if stage == Stage::Read {
+                self.session
+                    .read_failed(connection, error, &label, &server, now);
+            } else {
+                self.session
+                    .write_failed(connection, error, &label, &server, now);
+            }
+        }
+    }
+
+    fn drop_transport(&mut self) {
+        self.transport = Transport::None;
+        self.writes = Writes::Flushed;
+    }
+
+    fn forward_events(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            if matches!(event, Event::Closed) {
+                self.refuse_late_sends();
+                // Their rejections go out first: `Closed` stays the last event.
+                while let Some(rejected) = self.session.poll_event() {
+                    self.outbox.push(rejected);
+                }
+            }
+            self.outbox.push(event);
+        }
+    }
+
+    /// The client has just stopped for good. Closes the command channel, so that every later
+    /// send fails with `Error::Stopped`, and hands back the sends it accepted but the driver
+    /// never took, as `Event::Rejected`: an accepted send is never lost without a trace, even
+    /// one that raced the close. Other commands are moot once closed.
+    fn refuse_late_sends(&mut self) {
+        self.commands.close();
+        let now = self.now();
+        while let Some(command) = self.commands.try_recv() {
+            if matches!(command, Command::Send(_) | Command::SendNow(_)) {
+                self.session.command(command, now);
+            }
+        }
+    }
+
+    /// Sets the timer to the supervisor's next deadline, unless it is set to it already.
+    fn arm_timer(&mut self) {
+        let deadline = self
+            .session
+            .poll_timeout()
+            .zip(self.origin)
+            .and_then(|(at, origin)| origin.checked_add(at.since_origin()));
+        if self.armed == deadline {
+            return;
+        }
+        self.timer.set(deadline);
+        self.armed = deadline;
+    }
+
+    /// Polls every source once; ready if any of them made progress.
+    fn poll_sources(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut progress = self.poll_flush(cx);
+        progress |= self.poll_attempt(cx);
+        progress |= self.poll_inbound(cx);
+        progress |= self.poll_commands(cx);
+        progress |= self.poll_event_room(cx);
+        if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
+            // A fired timer needs setting again, even to the same deadline.
+            self.armed = None;
+            progress = true;
+        }
+        if progress {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.writes == Writes::Flushed {
+            return false;
+        }
+        let Transport::Open { socket, .. } = &mut self.transport else {
+            return false;
+        };
+        match Pin::new(socket.as_mut()).poll_flush(cx) {
+            Poll::Ready(Ok(())) => {
+                self.writes = Writes::Flushed;
+                false
+            }
+            Poll::Ready(Err(error)) => {
+                self.fail(error, Stage::Write);
+                true
+            }
+            Poll::Pending => {
+                self.writes = Writes::Blocked;
+                false
+            }
+        }
+    }
+
+    fn poll_attempt(&mut self, cx: &mut Context<'_>) -> bool {
+        let Transport::Connecting {
+            connection,
+            attempt,
+        } = &mut self.transport
+        else {
+            return false;
+        };
+        let Poll::Ready(result) = attempt.as_mut().poll(cx) else {
+            return false;
+        };
+        let connection = *connection;
+        let now = self.now();
+        match result {
+            Ok(connected) => {
+                self.transport = Transport::Open {
+                    connection,
+                    socket: Box::new(connected.socket),
+                    server: connected.server,
+                    label: connected.label,
+                };
+                self.session.opened(connection, &connected.response, now);
+            }
+            Err(error) => {
+                self.transport = Transport::None;
+                self.session.connect_failed(connection, error, now);
+            }
+        }
+        true
+    }
+
+    fn poll_inbound(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.outbox.may_read() {
+            // The application is behind: leave frames in the socket so TCP pushes back.
+            return false;
+        }
+        let mut progress = false;
+        for _ in 0..BATCH {
+            let Transport::Open {
+                connection, socket, ..
+            } = &mut self.transport
+            else {
+                break;
+            };
+            let connection = *connection;
+            let Poll::Ready(item) = Pin::new(socket.as_mut()).poll_next(cx) else {
+                break;
+            };
+            progress = true;
+            let now = self.now();
+            match item {
+                Some(Ok(message)) => match self.session.received(connection, message, now) {
+                    Received::Continue => {}
+                    Received::Flush => self.writes = self.writes.max_unflushed(),
+                    Received::Finished => {
+                        // Best effort: send tungstenite's reply to the peer's Close, then let
+                        // the socket go.
+                        if let Transport::Open { socket, .. } = &mut self.transport {
+                            let _ = Pin::new(socket.as_mut()).poll_flush(cx);
+                        }
+                        self.drop_transport();
+                    }
+                },
+                Some(Err(error)) => self.fail(error, Stage::Read),
+                // The stream ends on a clean EOF instead of an error.
+                None => {
+                    self.drop_transport();
+                    self.session.ended(connection, now);
+                }
+            }
+        }
+        progress
+    }
+
+    fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.commands_closed
+            || self.writes == Writes::Blocked
+            || !self.outbox.may_take_commands()
+        {
+            return false;
+        }
+        let mut progress = false;
+        for _ in 0..BATCH {
+            match self.commands.poll_recv(cx) {
+                Poll::Ready(Some(command)) => {
+                    progress = true;
+                    let now = self.now();
+                    self.session.command(command, now);
+                }
+                Poll::Ready(None) => {
+                    self.commands_closed = true;
+                    return true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        progress
+    }
+
+    fn poll_event_room(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.outbox.is_closed() {
+            return false;
+        }
+        if Pin::new(&mut self.events_dropped).poll(cx).is_ready() {
+            // The application dropped its event stream: events are discarded from now on.
+            self.outbox.close();
+            return true;
+        }
+        if self.outbox.is_empty() {
+            return false;
+        }
+        match self.outbox.sink_mut().poll_ready(cx) {
+            Poll::Ready(Ok(())) => {
+                self.outbox.flush();
+                true
+            }
+            Poll::Ready(Err(_)) => {
+                self.outbox.close();
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+}
