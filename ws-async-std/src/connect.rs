@@ -6,10 +6,10 @@ use std::sync::Arc;
 use async_io::Async;
 use async_tungstenite::stream::Stream as MaybeTls;
 use async_tungstenite::tungstenite::Error as WireError;
-use async_tungstenite::tungstenite::handshake::client::Response;
 use async_tungstenite::{WebSocketStream, client_async_with_config};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
+use ws_transport::driver::Connected;
 use ws_transport::{ClientOptions, Error, Stage};
 
 /// A TCP connection registered with async-io's reactor.
@@ -18,19 +18,14 @@ type Tcp = Async<TcpStream>;
 /// The socket of an open connection: plain for `ws://`, rustls for `wss://`.
 pub(crate) type Socket = WebSocketStream<MaybeTls<Tcp, TlsStream<Tcp>>>;
 
-/// An open connection, and the `host:port` and redacted URL its errors will name.
-pub(crate) struct Connected {
-    pub(crate) socket: Socket,
-    pub(crate) response: Response,
-    pub(crate) server: String,
-    pub(crate) label: String,
-}
-
 /// Runs attempt `attempt`. Resolving, connecting and the TLS handshake are done here rather
 /// than by async-tungstenite so that a DNS failure, a refused port, a TLS failure and other
 /// socket errors stay distinct for the application, and so that the one rustls configuration
 /// built by ws-transport serves every attempt.
-pub(crate) async fn connect(options: Arc<ClientOptions>, attempt: u32) -> Result<Connected, Error> {
+pub(crate) async fn connect(
+    options: Arc<ClientOptions>,
+    attempt: u32,
+) -> Result<Connected<Socket>, Error> {
     let prepared = options.prepare(attempt).await?;
     // IP literals resolve at once; host names on async-net's blocking thread pool.
     let resolved = async_net::resolve((prepared.host.as_str(), prepared.port)).await;
