@@ -1,17 +1,17 @@
-//! The application's side: a cloneable sender and a stream of events.
+//! The application's side: a cloneable sender (the event stream is ws-transport's
+//! [`Events`](crate::Events)).
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_channel::mpsc as event_channel;
-use futures_util::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::mpsc;
 use ws_core::{CloseCode, Message, State, Stats, Text};
-use ws_transport::{Command, Error, Event, Status, TrySendError, check_close, json_message};
+#[cfg(doc)]
+use ws_transport::Event;
+use ws_transport::driver::SharedStatus;
+use ws_transport::{Command, Error, TrySendError, check_close, json_message};
 
 /// Sends to, closes and inspects one resilient connection. Cheap to clone; every clone talks
 /// to the same driver.
@@ -27,14 +27,14 @@ use ws_transport::{Command, Error, Event, Status, TrySendError, check_close, jso
 #[derive(Clone)]
 pub struct Client {
     commands: mpsc::Sender<Command>,
-    status: watch::Receiver<Status>,
+    status: SharedStatus,
     label: Arc<str>,
 }
 
 impl Client {
     pub(crate) fn new(
         commands: mpsc::Sender<Command>,
-        status: watch::Receiver<Status>,
+        status: SharedStatus,
         label: Arc<str>,
     ) -> Self {
         Client {
@@ -119,19 +119,20 @@ impl Client {
 
     /// The lifecycle state, as of the driver's last loop.
     pub fn state(&self) -> State {
-        self.status.borrow().state
+        self.status.get().state
     }
 
     /// The counters (attempts, queued messages and bytes, last RTT…), as of the driver's last
     /// loop.
     pub fn stats(&self) -> Stats {
-        self.status.borrow().stats
+        self.status.get().stats
     }
 
-    /// Waits until the driver has stopped (closed for good and every event handed over).
+    /// Waits until the client has stopped for good (closed, gave up, failed permanently, or
+    /// its driver was dropped): from then on every send fails with [`Error::Stopped`].
     pub async fn stopped(&self) {
-        let mut status = self.status.clone();
-        while status.changed().await.is_ok() {}
+        // The driver closes the command channel as the client stops.
+        self.commands.closed().await;
     }
 }
 
@@ -141,56 +142,5 @@ impl fmt::Debug for Client {
             .field("url", &self.label)
             .field("state", &self.state())
             .finish_non_exhaustive()
-    }
-}
-
-/// The connection's events, in order: a [`Stream`] that ends after [`Event::Closed`].
-///
-/// Read it promptly. The channel behind it is bounded ([`event_capacity`]); when it is full
-/// the driver keeps what it cannot deliver in a local backlog and stops reading the socket,
-/// so the server is slowed down by TCP instead of the client buffering without bound.
-/// Heartbeat pings keep going out meanwhile, but replies queued behind unread messages cannot
-/// be seen, so a stall longer than `ping_interval + pong_timeout` ends the connection as dead
-/// (and it reconnects). Dropping the stream discards events from then on; dropping it and
-/// every [`Client`] closes the connection with 1001 (going away).
-///
-/// [`event_capacity`]: ws_transport::ClientOptionsBuilder::event_capacity
-pub struct Events {
-    receiver: event_channel::Receiver<Event>,
-    _alive: oneshot::Sender<()>,
-}
-
-impl Events {
-    pub(crate) fn new(
-        receiver: event_channel::Receiver<Event>,
-        alive: oneshot::Sender<()>,
-    ) -> Self {
-        Events {
-            receiver,
-            _alive: alive,
-        }
-    }
-
-    /// The next event, or `None` once the client has stopped and every event was read.
-    pub async fn recv(&mut self) -> Option<Event> {
-        self.receiver.next().await
-    }
-}
-
-impl Stream for Events {
-    type Item = Event;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.receiver.poll_next_unpin(cx)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.receiver.size_hint()
-    }
-}
-
-impl fmt::Debug for Events {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Events").finish_non_exhaustive()
     }
 }

@@ -3,25 +3,20 @@
 use std::sync::Arc;
 
 use tokio::net::{TcpStream, lookup_host};
-use tokio_tungstenite::tungstenite::handshake::client::Response;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, client_async_tls_with_config};
+use ws_transport::driver::Connected;
 use ws_transport::{ClientOptions, Error};
 
 /// The socket of an open connection.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// An open connection, and the `host:port` and redacted URL its errors will name.
-pub(crate) struct Connected {
-    pub(crate) socket: Socket,
-    pub(crate) response: Response,
-    pub(crate) server: String,
-    pub(crate) label: String,
-}
-
 /// Runs attempt `attempt`. Resolving and connecting are done here rather than by
 /// tokio-tungstenite so that a DNS failure, a refused port and other socket errors stay
 /// distinct for the application.
-pub(crate) async fn connect(options: Arc<ClientOptions>, attempt: u32) -> Result<Connected, Error> {
+pub(crate) async fn connect(
+    options: Arc<ClientOptions>,
+    attempt: u32,
+) -> Result<Connected<Socket>, Error> {
     let prepared = options.prepare(attempt).await?;
     let resolved = lookup_host((prepared.host.as_str(), prepared.port)).await;
     let tcp = prepared.connect_any(resolved, TcpStream::connect).await?;

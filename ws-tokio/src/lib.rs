@@ -74,7 +74,7 @@ mod client;
 mod connect;
 mod driver;
 
-pub use client::{Client, Events};
+pub use client::Client;
 pub use driver::Driver;
 
 pub use ws_core::{
@@ -82,6 +82,7 @@ pub use ws_core::{
     Liveness, Matcher, Message, Overflow, SendErrorKind, ServerPing, State, Stats, Text,
     TransportError, UndeliveredReason,
 };
+pub use ws_transport::driver::Events;
 pub use ws_transport::{
     ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
     TrySendError, WebSocketLimits, WsUrl,
