@@ -13,11 +13,13 @@
 //! place without two borrows):
 //!
 //! 1. flush what was fed to the socket (after a batch of writes, or after reading a Ping),
+//!    and the reply to the peer's Close on the socket it ended,
 //! 2. the connect attempt, which therefore runs concurrently with everything else,
 //! 3. inbound frames, unless the application is behind on events,
 //! 4. application commands, unless the socket does not take writes or the backlog is full,
 //! 5. room in the event channel for the backlog,
-//! 6. the timer, reset in place to the supervisor's `poll_timeout()`.
+//! 6. the timer, reset in place to the supervisor's `poll_timeout()` (or to the end of the
+//!    close reply's flush, if that comes first).
 //!
 //! Then: tick the supervisor with a fresh `now`, carry out its work (feed the writes, flushed
 //! once on the next pass), hand its events on. All policy (heartbeat, backoff, queue) is in
@@ -97,6 +99,15 @@ enum Transport<S> {
     },
 }
 
+/// A socket the peer closed, kept until tungstenite's reply to the peer's Close is flushed.
+/// The supervisor is done with it; it is dropped once the reply is out, at `until` (the
+/// close timeout), or when the next connect attempt starts, whichever comes first: a new
+/// attempt never waits for it, and never runs beside it.
+struct Closing<S> {
+    socket: Box<S>,
+    until: Option<Instant>,
+}
+
 /// The future behind a client: spawn it on the runtime `R` belongs to (or let the adapter do
 /// it). It completes once the client is closed for good and the last event is handed over, or
 /// once every handle is gone and the connection is closed. Dropping it stops the client at
@@ -120,6 +131,7 @@ struct Inner<R: Runtime> {
     armed: Option<Instant>,
     transport: Transport<R::Socket>,
     writes: Writes,
+    closing: Option<Closing<R::Socket>>,
     commands: R::Commands,
     commands_closed: bool,
     outbox: Outbox<mpsc::Sender<Event>>,
@@ -149,6 +161,7 @@ impl<R: Runtime> Driver<R> {
             armed: None,
             transport: Transport::None,
             writes: Writes::Flushed,
+            closing: None,
             commands,
             commands_closed: false,
             events_dropped,
@@ -225,13 +238,14 @@ impl<R: Runtime> Inner<R> {
         // Status first: an application that sees an event finds `state()` up to date.
         self.status.set(Status::of(&self.session));
         self.forward_events();
-        self.session.is_closed() && self.outbox.is_empty()
+        self.session.is_closed() && self.outbox.is_empty() && self.closing.is_none()
     }
 
     /// Lets the handles see that the driver is gone: sends fail (the command channel is
     /// normally closed already, at `Closed`), the event stream ends once read.
     fn finish(&mut self) {
         self.transport = Transport::None;
+        self.closing = None;
         self.commands.close();
         self.outbox.sink_mut().close_channel();
         tracing::debug!("driver stopped");
@@ -245,6 +259,7 @@ impl<R: Runtime> Inner<R> {
                     attempt,
                 } => {
                     self.drop_transport();
+                    self.closing = None;
                     let attempt = self.runtime.connect(Arc::clone(&self.options), attempt);
                     self.transport = Transport::Connecting {
                         connection,
@@ -323,13 +338,19 @@ impl<R: Runtime> Inner<R> {
         }
     }
 
-    /// Sets the timer to the supervisor's next deadline, unless it is set to it already.
+    /// Sets the timer to the next deadline (the supervisor's, or the end of a close reply's
+    /// flush), unless it is set to it already.
     fn arm_timer(&mut self) {
-        let deadline = self
+        let supervisor = self
             .session
             .poll_timeout()
             .zip(self.origin)
             .and_then(|(at, origin)| origin.checked_add(at.since_origin()));
+        let closing = self.closing.as_ref().and_then(|closing| closing.until);
+        let deadline = match (supervisor, closing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if self.armed == deadline {
             return;
         }
@@ -340,6 +361,7 @@ impl<R: Runtime> Inner<R> {
     /// Polls every source once; ready if any of them made progress.
     fn poll_sources(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut progress = self.poll_flush(cx);
+        progress |= self.poll_closing(cx);
         progress |= self.poll_attempt(cx);
         progress |= self.poll_inbound(cx);
         progress |= self.poll_commands(cx);
@@ -377,6 +399,46 @@ impl<R: Runtime> Inner<R> {
                 false
             }
         }
+    }
+
+    /// The peer's Close arrived on the open socket: tungstenite queued the reply. The socket
+    /// leaves the transport (the supervisor has moved on), and is flushed until the reply is
+    /// out or `close_timeout` passes.
+    fn close_by_peer(&mut self, cx: &mut Context<'_>) {
+        let Transport::Open { socket, .. } =
+            std::mem::replace(&mut self.transport, Transport::None)
+        else {
+            return;
+        };
+        self.writes = Writes::Flushed;
+        let until = self
+            .runtime
+            .now()
+            .checked_add(self.options.config().close_timeout());
+        self.closing = Some(Closing { socket, until });
+        self.poll_closing(cx);
+    }
+
+    /// Flushes the close reply; `true` once the socket is let go (the driver may be done).
+    fn poll_closing(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(closing) = &mut self.closing else {
+            return false;
+        };
+        let expired = closing
+            .until
+            .is_some_and(|until| self.runtime.now() >= until);
+        if !expired
+            && Pin::new(closing.socket.as_mut())
+                .poll_flush(cx)
+                .is_pending()
+        {
+            return false;
+        }
+        if expired {
+            tracing::debug!("the reply to the peer's close could not be sent in time");
+        }
+        self.closing = None;
+        true
     }
 
     fn poll_attempt(&mut self, cx: &mut Context<'_>) -> bool {
@@ -433,14 +495,7 @@ impl<R: Runtime> Inner<R> {
                 Some(Ok(message)) => match self.session.received(connection, message, now) {
                     Received::Continue => {}
                     Received::Flush => self.writes = self.writes.max_unflushed(),
-                    Received::Finished => {
-                        // Best effort: send tungstenite's reply to the peer's Close, then let
-                        // the socket go.
-                        if let Transport::Open { socket, .. } = &mut self.transport {
-                            let _ = Pin::new(socket.as_mut()).poll_flush(cx);
-                        }
-                        self.drop_transport();
-                    }
+                    Received::Finished => self.close_by_peer(cx),
                 },
                 Some(Err(error)) => self.fail(error, Stage::Read),
                 // The stream ends on a clean EOF instead of an error.

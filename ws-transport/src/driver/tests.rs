@@ -462,3 +462,95 @@ fn the_application_behind_on_events_stops_the_reading() {
     // the backlog into the channel reads again.
     assert_eq!(polls, (2 + BATCH - 12 - 4).div_ceil(4));
 }
+
+fn peer_closes(harness: &Harness) {
+    harness
+        .wire()
+        .inbound
+        .push_back(Ok(WireMessage::Close(Some(CloseFrame {
+            code: 1000.into(),
+            reason: "bye".into(),
+        }))));
+}
+
+/// How many sockets over the scripted wire are alive (the harness holds one handle).
+fn sockets(harness: &Harness) -> usize {
+    Arc::strong_count(&harness.wire.0) - 2
+}
+
+#[test]
+fn the_reply_to_the_peers_close_is_flushed_before_the_socket_goes() {
+    let mut harness = Harness::new(
+        |options| options.config(Config::builder().no_reconnect().build().unwrap()),
+        false,
+    );
+    assert!(harness.poll().is_pending());
+    assert_eq!(sockets(&harness), 1);
+    harness.wire().stuck = true;
+    peer_closes(&harness);
+    assert!(harness.poll().is_pending(), "the reply is not out yet");
+    assert_eq!(harness.status.get().state, ws_core::State::Closed);
+    assert_eq!(sockets(&harness), 1, "kept for the reply");
+    harness.wire().stuck = false;
+    assert!(harness.poll().is_ready());
+    assert_eq!(sockets(&harness), 0);
+    let flushes = harness.wire().flushes;
+    assert!(flushes >= 1, "{flushes}");
+}
+
+#[test]
+fn a_close_reply_that_cannot_go_out_is_dropped_at_the_close_timeout() {
+    let mut harness = Harness::new(
+        |options| {
+            options.config(
+                Config::builder()
+                    .close_timeout(Duration::from_secs(2))
+                    .no_reconnect()
+                    .build()
+                    .unwrap(),
+            )
+        },
+        false,
+    );
+    assert!(harness.poll().is_pending());
+    harness.wire().stuck = true;
+    peer_closes(&harness);
+    assert!(harness.poll().is_pending());
+    harness.advance(Duration::from_millis(1_999));
+    assert!(harness.poll().is_pending());
+    assert_eq!(sockets(&harness), 1);
+    harness.advance(Duration::from_millis(1));
+    assert!(
+        harness.poll().is_ready(),
+        "the timer fired at the close timeout"
+    );
+    assert_eq!(sockets(&harness), 0);
+}
+
+#[test]
+fn a_new_attempt_does_not_wait_for_the_close_reply() {
+    let mut harness = Harness::new(
+        |options| {
+            options.config(
+                Config::builder()
+                    .close_timeout(Duration::from_secs(60))
+                    .initial_delay(Duration::from_millis(10))
+                    .jitter(ws_core::Jitter::None)
+                    .build()
+                    .unwrap(),
+            )
+        },
+        false,
+    );
+    assert!(harness.poll().is_pending());
+    harness.wire().stuck = true;
+    peer_closes(&harness);
+    assert!(harness.poll().is_pending());
+    assert_eq!(sockets(&harness), 1);
+    harness.advance(Duration::from_millis(10));
+    assert!(harness.poll().is_pending());
+    // The closing socket went when the attempt started; the new one is open.
+    assert_eq!(sockets(&harness), 1);
+    assert_eq!(harness.status.get().state, ws_core::State::Open);
+    assert_eq!(harness.status.get().stats.opened, 2);
+}
