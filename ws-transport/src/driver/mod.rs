@@ -498,11 +498,9 @@ impl<R: Runtime> Inner<R> {
                     Received::Finished => self.close_by_peer(cx),
                 },
                 Some(Err(error)) => self.fail(error, Stage::Read),
-                // The stream ends on a clean EOF instead of an error.
-                None => {
-                    self.drop_transport();
-                    self.session.ended(connection, now);
-                }
+                // The stream ends on a clean EOF instead of an error: the same end without a
+                // Close frame, named with this connection's URL.
+                None => self.fail(WireError::ConnectionClosed, Stage::Read),
             }
         }
         progress

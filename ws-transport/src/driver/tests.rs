@@ -554,3 +554,27 @@ fn a_new_attempt_does_not_wait_for_the_close_reply() {
     assert_eq!(harness.status.get().state, ws_core::State::Open);
     assert_eq!(harness.status.get().stats.opened, 2);
 }
+
+#[test]
+fn a_stream_that_ends_without_a_close_frame_is_a_lost_connection() {
+    let mut harness = Harness::new(
+        |options| options.config(Config::builder().no_reconnect().build().unwrap()),
+        false,
+    );
+    assert!(harness.poll().is_pending());
+    harness.wire().ended = true;
+    assert!(harness.poll().is_ready());
+    let events = harness.events();
+    let Some(Event::Disconnected {
+        cause: Disconnect::Transport(ws_core::TransportError::Eof),
+        error: Some(error),
+        ..
+    }) = events.get(2)
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!(
+        error.to_string(),
+        "I/O error reading from ws://h/: the connection ended without a close frame"
+    );
+}
