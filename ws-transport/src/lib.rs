@@ -24,6 +24,10 @@
 //! - [`Outbox`]: the event channel plus the backlog policy for an application that does not
 //!   keep up (hold messages, drop RTT samples, stop reading, then stop taking commands).
 //! - [`Status`] and [`TrySendError`]: what the handles of every adapter show.
+//! - [`driver`] (feature `driver`, on by default): the whole loop below for async runtimes,
+//!   generic over a small [`Runtime`](driver::Runtime) trait (a clock, one timer, connect
+//!   attempts, the command channel). ws-tokio and ws-async-std are an implementation of it
+//!   each; ws-blocking, which has no futures, runs the same loop on threads.
 //!
 //! # An adapter's loop
 //!
@@ -38,7 +42,8 @@
 //!     while let Some(event) = session.poll_event() { hand it to the application }
 //!     wait for: handshake done | frame read | command | the clock reaching poll_timeout()
 //!     now = fresh reading of the clock
-//!     session.opened / connect_failed / received / failed / ended / command (..., now)
+//!     session.opened / connect_failed / received / read_failed / command (..., now)
+//!     every handle gone => session.abandon(now)
 //!     session.tick(now)
 //! }
 //! ```
