@@ -210,21 +210,11 @@ impl Session {
         );
     }
 
-    /// The stream of `connection` ended without a Close frame.
-    pub fn ended(&mut self, connection: ConnectionId, now: Instant) {
-        let error = Error::transport(
-            tungstenite::Error::ConnectionClosed,
-            &self.label,
-            "",
-            Stage::Read,
-        );
-        self.failed(connection, error, now);
-    }
-
     /// Reading from `connection` (at `server`, `host:port`, for the redacted URL `url`)
     /// failed with `error`; the connection is gone. tungstenite's `ConnectionClosed` and
-    /// `AlreadyClosed` mean the stream ended without a Close frame, as in
-    /// [`ended`](Self::ended); anything else is a failure typed with [`Error::transport`].
+    /// `AlreadyClosed` mean the stream ended without a Close frame (pass `ConnectionClosed`
+    /// for a stream that simply ended too): an end-of-stream error, which the core counts as
+    /// a lost connection. Anything else is a failure typed with [`Error::transport`].
     pub fn read_failed(
         &mut self,
         connection: ConnectionId,
