@@ -1,0 +1,429 @@
+//! The run's results as one value: printed as a table, written as JSON and Markdown.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cases::size_label;
+use crate::clients::ClientKind;
+use crate::fleet::FleetResult;
+use crate::goals::Goal;
+use crate::recovery::RecoveryResult;
+use crate::server::calibrate::Calibration;
+use crate::throughput::{CaseResult, ThroughputPlan};
+
+/// The machine the numbers come from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    /// CPU model (`/proc/cpuinfo`).
+    pub cpu: String,
+    /// Cores available to the process.
+    pub cores: usize,
+    /// Kernel release.
+    pub kernel: String,
+    /// Memory in GiB.
+    pub memory_gib: f64,
+    /// `/proc/loadavg` when the run started.
+    pub load_before: String,
+    /// `/proc/loadavg` when it ended.
+    pub load_after: String,
+}
+
+impl Machine {
+    /// Reads what `/proc` says now; `load_after` is filled in later.
+    pub fn now() -> Machine {
+        let read = |path: &str| fs::read_to_string(path).unwrap_or_default();
+        let cpuinfo = read("/proc/cpuinfo");
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix("model name"))
+            .and_then(|rest| rest.split_once(':'))
+            .map_or_else(
+                || "unknown".to_owned(),
+                |(_, model)| model.trim().to_owned(),
+            );
+        let memory_kib: f64 = read("/proc/meminfo")
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0.0);
+        Machine {
+            cpu,
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+            memory_gib: memory_kib / 1024.0 / 1024.0,
+            load_before: load(),
+            load_after: String::new(),
+        }
+    }
+}
+
+/// The 1, 5 and 15-minute load averages and running/total tasks.
+pub fn load() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Everything one run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `full` or `smoke`.
+    pub mode: &'static str,
+    /// Where it ran.
+    pub machine: Machine,
+    /// Wall time of the whole run.
+    pub wall: Duration,
+    /// How the echo cases were run.
+    pub plan: ThroughputPlan,
+    /// The reference server's own cost per message.
+    pub calibration: Calibration,
+    /// The echo cases.
+    pub cases: Vec<CaseResult>,
+    /// The idle fleets.
+    pub fleet: Vec<FleetResult>,
+    /// Recovery timing.
+    pub recovery: Vec<RecoveryResult>,
+    /// The goals, met or missed.
+    pub goals: Vec<Goal>,
+    /// Ratios worth quoting.
+    pub headlines: Vec<String>,
+}
+
+/// `1234567.8` → `1,234,568`.
+fn grouped(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Compact messages/s: `123k`, `1.23M`.
+fn rate(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2}M", value / 1e6)
+    } else if value >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else if value >= 1e3 {
+        format!("{:.1}k", value / 1e3)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// The geometric mean of positive values (1.0 when empty).
+pub fn geometric_mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 1.0;
+    }
+    (values.iter().map(|v| v.max(1e-12).ln()).sum::<f64>() / values.len() as f64).exp()
+}
+
+/// The sentences worth quoting in the README: each adapter against its baselines.
+pub fn headlines(cases: &[CaseResult], fleet: &[FleetResult]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for adapter in ClientKind::ADAPTERS {
+        let Some((default, tuned)) = adapter.baselines() else {
+            continue;
+        };
+        let ratios = |baseline: ClientKind, pick: fn(&CaseResult) -> bool| -> Vec<f64> {
+            cases
+                .iter()
+                .filter(|c| pick(c))
+                .filter_map(|c| c.comparison(adapter, baseline))
+                .map(|c| c.ratio.median)
+                .collect()
+        };
+        let small = |c: &CaseResult| c.case.is_small();
+        let all = |_: &CaseResult| true;
+        if cases
+            .iter()
+            .any(|c| c.comparison(adapter, default).is_some())
+        {
+            lines.push(format!(
+                "{adapter}: {:.2}× the messages/s of {default} on 20-byte messages \
+                 ({:.2}× over all cases), {:.2}× {tuned} on 20 B ({:.2}× over all cases)",
+                geometric_mean(&ratios(default, small)),
+                geometric_mean(&ratios(default, all)),
+                geometric_mean(&ratios(tuned, small)),
+                geometric_mean(&ratios(tuned, all)),
+            ));
+        }
+        if let (Some(mine), Some(raw)) = (
+            fleet.iter().find(|f| f.client == adapter),
+            fleet.iter().find(|f| f.client == default),
+        ) {
+            lines.push(format!(
+                "{adapter}: {:.1} KiB heap per idle heartbeating connection vs {:.1} KiB for an \
+                 idle {default} connection ({:.0}× less)",
+                mine.heap_bytes_per_connection / 1024.0,
+                raw.heap_bytes_per_connection / 1024.0,
+                raw.heap_bytes_per_connection / mine.heap_bytes_per_connection.max(1.0)
+            ));
+        }
+    }
+    lines
+}
+
+impl Report {
+    /// The results as Markdown tables (written to `docs/` and quoted in BENCHMARKS.md).
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        self.markdown_preamble(&mut out);
+        self.markdown_cases(&mut out);
+        self.markdown_fleet(&mut out);
+        self.markdown_recovery(&mut out);
+        self.markdown_goals(&mut out);
+        out
+    }
+
+    fn markdown_preamble(&self, out: &mut String) {
+        let m = &self.machine;
+        let _ = writeln!(
+            out,
+            "Run: `{}` mode, {:.0} s wall time. Machine: {} ({} cores), {:.0} GiB, Linux {}. \
+             Load average before / after: {} / {}.\n",
+            self.mode,
+            self.wall.as_secs_f64(),
+            m.cpu,
+            m.cores,
+            m.memory_gib,
+            m.kernel,
+            m.load_before,
+            m.load_after
+        );
+        let _ = writeln!(
+            out,
+            "Each case: {} warm-up round(s), then {} measured rounds of {} ms per client, clients \
+             interleaved round-robin. Reference server: {:.2} allocations and {:.0} ns of its CPU \
+             per message (calibration).\n",
+            self.plan.warmups,
+            self.plan.repetitions,
+            self.plan.window.as_millis(),
+            self.calibration.allocations_per_message,
+            self.calibration.server_cpu_ns_per_message
+        );
+    }
+
+    fn markdown_cases(&self, out: &mut String) {
+        out.push_str("### Echo throughput\n\n");
+        out.push_str(
+            "| case | client | msg/s median (min–max) | MB/s | p50 µs | p99 µs | CPU ns/msg | \
+             allocs/msg | vs 4 KiB raw | vs default raw | server core |\n",
+        );
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for case in &self.cases {
+            for client in &case.clients {
+                let vs = |baseline: Option<ClientKind>| {
+                    baseline
+                        .and_then(|b| case.comparison(client.client, b))
+                        .map_or_else(String::new, |c| {
+                            format!(
+                                "{:.2}× ({:.2}–{:.2})",
+                                c.ratio.median, c.ratio.min, c.ratio.max
+                            )
+                        })
+                };
+                let baselines = client.client.baselines();
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} ({}–{}) | {:.1} | {:.1} | {:.1} | {} | {:.2} | {} | {} | {:.0} % |",
+                    case.title,
+                    client.label,
+                    grouped(client.messages_per_second.median),
+                    rate(client.messages_per_second.min),
+                    rate(client.messages_per_second.max),
+                    client.megabytes_per_second.median,
+                    client.rtt_p50_us,
+                    client.rtt_p99_us,
+                    grouped(client.client_cpu_ns_per_message.median),
+                    client.allocations_per_message.median,
+                    vs(baselines.map(|b| b.1)),
+                    vs(baselines.map(|b| b.0)),
+                    client.server_core_share.median * 100.0
+                );
+            }
+        }
+    }
+
+    fn markdown_fleet(&self, out: &mut String) {
+        if self.fleet.is_empty() {
+            return;
+        }
+        out.push_str("\n### Idle fleet\n\n");
+        out.push_str(
+            "| client | connections | heartbeats | heap / conn | RSS / conn | CPU ms/s | \
+             CPU µs / heartbeat | drops | open time |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for f in &self.fleet {
+            let _ = writeln!(
+                out,
+                "| {} | {}{} | {} | {:.1} KiB | {:.1} KiB | {:.1} | {} | {} | {:.1} s |",
+                f.client.label(),
+                grouped(f.connections as f64),
+                f.note
+                    .as_ref()
+                    .map_or_else(String::new, |n| format!(" (of {}: {n})", f.requested)),
+                if f.heartbeats_enabled {
+                    "yes"
+                } else {
+                    "none (idle)"
+                },
+                f.heap_bytes_per_connection / 1024.0,
+                f.rss_bytes_per_connection / 1024.0,
+                f.cpu_ms_per_second,
+                if f.heartbeats_enabled {
+                    format!("{:.1}", f.cpu_us_per_heartbeat)
+                } else {
+                    "–".to_owned()
+                },
+                f.disconnects,
+                f.open_seconds
+            );
+        }
+    }
+
+    fn markdown_recovery(&self, out: &mut String) {
+        if self.recovery.is_empty() {
+            return;
+        }
+        out.push_str("\n### Recovery\n\n");
+        out.push_str(
+            "| client | detection ms median (min–max) | bound | excess worst | backoff | \
+             reconnect lateness median (min–max) | server return → open |\n\
+             |---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for r in &self.recovery {
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} ({:.1}–{:.1}) | {:.0} | {:+.1} | {:.0} | {:+.1} ({:+.1}–{:+.1}) | {:.1} |",
+                r.client.label(),
+                r.detection_ms.median,
+                r.detection_ms.min,
+                r.detection_ms.max,
+                r.detection_bound_ms,
+                r.detection_excess_ms.max,
+                r.backoff_ms,
+                r.reconnect_lateness_ms.median,
+                r.reconnect_lateness_ms.min,
+                r.reconnect_lateness_ms.max,
+                r.reconnect_after_return_ms.median
+            );
+        }
+    }
+
+    fn markdown_goals(&self, out: &mut String) {
+        if !self.goals.is_empty() {
+            out.push_str("\n### Goals\n\n| goal | met | measured |\n|---|---|---|\n");
+            for goal in &self.goals {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    goal.name,
+                    if goal.met { "yes" } else { "**no**" },
+                    goal.measured
+                );
+            }
+        }
+        if !self.headlines.is_empty() {
+            out.push_str("\n### Headlines\n\n");
+            for line in &self.headlines {
+                let _ = writeln!(out, "- {line}");
+            }
+        }
+    }
+
+    /// The results as plain text for the terminal: one block per case.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for case in &self.cases {
+            let _ = writeln!(
+                out,
+                "\n{} ({} connection(s), {} each)",
+                case.title,
+                case.case.connections,
+                size_label(case.case.size)
+            );
+            let _ = writeln!(
+                out,
+                "  {:<28} {:>10} {:>17} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6}",
+                "client",
+                "msg/s",
+                "(min–max)",
+                "MB/s",
+                "p50 µs",
+                "p99 µs",
+                "ns/msg",
+                "allocs",
+                "×4KiB",
+                "×dflt",
+                "server"
+            );
+            for client in &case.clients {
+                let vs = |pick: fn((ClientKind, ClientKind)) -> ClientKind| {
+                    client
+                        .client
+                        .baselines()
+                        .and_then(|b| case.comparison(client.client, pick(b)))
+                        .map_or_else(String::new, |c| format!("{:.2}", c.ratio.median))
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:>10} {:>17} {:>8.1} {:>8.1} {:>8.1} {:>8.0} {:>7.2} {:>7} {:>7} {:>5.0}%",
+                    client.label,
+                    grouped(client.messages_per_second.median),
+                    format!(
+                        "({}–{})",
+                        rate(client.messages_per_second.min),
+                        rate(client.messages_per_second.max)
+                    ),
+                    client.megabytes_per_second.median,
+                    client.rtt_p50_us,
+                    client.rtt_p99_us,
+                    client.client_cpu_ns_per_message.median,
+                    client.allocations_per_message.median,
+                    vs(|b| b.1),
+                    vs(|b| b.0),
+                    client.server_core_share.median * 100.0
+                );
+            }
+        }
+        let rest = self.markdown();
+        if let Some(start) = rest
+            .find("### Idle fleet")
+            .or_else(|| rest.find("### Recovery"))
+        {
+            out.push('\n');
+            out.push_str(&rest[start..]);
+        } else if let Some(start) = rest.find("### Goals") {
+            out.push('\n');
+            out.push_str(&rest[start..]);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(grouped(1_234_567.8), "1,234,568");
+        assert_eq!(grouped(12.0), "12");
+        assert_eq!(rate(1_234_567.0), "1.23M");
+        assert_eq!(rate(45_678.0), "46k");
+        assert_eq!(rate(4_567.0), "4.6k");
+        assert!((geometric_mean(&[1.0, 4.0]) - 2.0).abs() < 1e-12);
+    }
+}
