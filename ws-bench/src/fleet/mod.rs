@@ -3,7 +3,7 @@
 //!
 //! Each fleet is measured in a process of its own (this binary started again with
 //! [`MEMBER_FLAG`]), against an echo server in another child process
-//! ([`ChildServer`](crate::server::process::ChildServer)). A fresh process per fleet is what
+//! ([`ChildServer`]). A fresh process per fleet is what
 //! makes the resident-memory figure mean something: freed memory stays in the allocator's
 //! arenas, so a second fleet in the same process would reuse the first one's pages and look
 //! cheaper than it is. It also gives every fleet its own file-descriptor budget. Without an

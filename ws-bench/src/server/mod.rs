@@ -12,7 +12,7 @@
 //!   only the clients; [`calibrate`] proves it in every run.
 //! - No tungstenite on the server side: a full protocol stack here would allocate per
 //!   message and add its own costs to every client's numbers. The handshake uses
-//!   tungstenite's `derive_accept_key`; the framing is a few lines ([`connection`]).
+//!   tungstenite's `derive_accept_key`; the framing is a few lines (the `connection` module).
 
 pub mod calibrate;
 mod connection;
