@@ -4,21 +4,14 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Async;
 use common::{DEADLINE, Executor, fast_config, next_event, timeout, until_end, wait_for};
 use futures_rustls::TlsAcceptor;
 use futures_util::StreamExt;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
-use ws_async_std::{
-    ClientOptions, CloseCode, ConnectFailure, Disconnect, Error, Event, Message, Tls,
-};
-use ws_transport::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use ws_transport::rustls::{self, RootCertStore};
+use ws_async_std::{ClientOptions, CloseCode, ConnectFailure, Disconnect, Error, Event, Message};
+use ws_testkit::pki::TestPki;
 
 on_both_executors!(
     wss_with_the_right_ca_connects_and_echoes,
@@ -26,51 +19,8 @@ on_both_executors!(
     wss_with_a_wrong_ca_fails_fast_with_a_tls_error_and_stops,
 );
 
-/// A test CA and a server certificate it signed for 127.0.0.1 and localhost.
-struct Pki {
-    ca: CertificateDer<'static>,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-fn certificate_authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-}
-
-fn pki() -> Pki {
-    let ca = certificate_authority("ws-async-std test CA");
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &*ca).unwrap();
-    Pki {
-        ca: ca.der().clone(),
-        chain: vec![cert.der().clone()],
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    }
-}
-
-fn trusting(ca: CertificateDer<'static>) -> Tls {
-    let mut roots = RootCertStore::empty();
-    roots.add(ca).unwrap();
-    Tls::with_root_certificates(roots)
-}
-
-/// An echo server behind TLS on 127.0.0.1, its tasks on `executor`; returns its address.
-fn tls_echo_server(executor: Executor, pki: Pki) -> SocketAddr {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(pki.chain, pki.key)
-    .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+fn tls_echo_server(executor: Executor, pki: &TestPki) -> SocketAddr {
+    let acceptor = TlsAcceptor::from(pki.server_config());
     let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
     let addr = listener.get_ref().local_addr().unwrap();
     executor.spawn(async move {
@@ -96,10 +46,10 @@ fn tls_echo_server(executor: Executor, pki: Pki) -> SocketAddr {
     addr
 }
 
-async fn echo_once_over(executor: Executor, url: &str, ca: CertificateDer<'static>) {
+async fn echo_once_over(executor: Executor, url: &str, pki: &TestPki) {
     let options = ClientOptions::builder(url)
         .config(fast_config().build().unwrap())
-        .tls(trusting(ca))
+        .tls(pki.trusting())
         .build()
         .unwrap();
     let (client, mut events) = executor.connect(options);
@@ -117,29 +67,27 @@ async fn echo_once_over(executor: Executor, url: &str, ca: CertificateDer<'stati
 }
 
 async fn wss_with_the_right_ca_connects_and_echoes(executor: Executor) {
-    let pki = pki();
-    let ca = pki.ca.clone();
-    let addr = tls_echo_server(executor, pki);
-    echo_once_over(executor, &format!("wss://{addr}/secure?token=s3cret"), ca).await;
+    let pki = TestPki::new("ws-async-std test CA");
+    let addr = tls_echo_server(executor, &pki);
+    echo_once_over(executor, &format!("wss://{addr}/secure?token=s3cret"), &pki).await;
 }
 
 /// `localhost` goes through the resolver (async-net's thread pool) and may come back as `::1`
 /// first, where nothing listens: the attempt must move on to 127.0.0.1, and rustls must check
 /// the certificate against the name.
 async fn wss_to_a_host_name_resolves_and_checks_the_name(executor: Executor) {
-    let pki = pki();
-    let ca = pki.ca.clone();
-    let addr = tls_echo_server(executor, pki);
+    let pki = TestPki::new("ws-async-std test CA");
+    let addr = tls_echo_server(executor, &pki);
     let url = format!("wss://localhost:{}/secure", addr.port());
-    echo_once_over(executor, &url, ca).await;
+    echo_once_over(executor, &url, &pki).await;
 }
 
 async fn wss_with_a_wrong_ca_fails_fast_with_a_tls_error_and_stops(executor: Executor) {
-    let addr = tls_echo_server(executor, pki());
-    let stranger = certificate_authority("some other CA");
+    let addr = tls_echo_server(executor, &TestPki::new("ws-async-std test CA"));
+    let stranger = TestPki::new("some other CA");
     let options = ClientOptions::builder(&format!("wss://{addr}/secure?token=s3cret"))
         .config(fast_config().build().unwrap()) // reconnects forever, except on permanent failures
-        .tls(trusting(stranger.der().clone()))
+        .tls(stranger.trusting())
         .build()
         .unwrap();
     let started = Instant::now();

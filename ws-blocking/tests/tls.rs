@@ -8,65 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{fast_config, is_open, next_event, until_end, wait_for};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
-use ws_blocking::{
-    ClientOptions, CloseCode, ConnectFailure, Disconnect, Error, Event, Message, Tls,
-};
-use ws_transport::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use ws_transport::rustls::{self, RootCertStore, ServerConnection, StreamOwned};
-
-/// A test CA and a server certificate it signed for `127.0.0.1`, `::1` and `localhost`.
-struct Pki {
-    ca: CertificateDer<'static>,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-fn certificate_authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-}
-
-fn pki() -> Pki {
-    let ca = certificate_authority("ws-blocking test CA");
-    let key = KeyPair::generate().unwrap();
-    let names = ["127.0.0.1", "::1", "localhost"]
-        .map(str::to_owned)
-        .to_vec();
-    let cert = CertificateParams::new(names)
-        .unwrap()
-        .signed_by(&key, &*ca)
-        .unwrap();
-    Pki {
-        ca: ca.der().clone(),
-        chain: vec![cert.der().clone()],
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    }
-}
-
-fn trusting(ca: CertificateDer<'static>) -> Tls {
-    let mut roots = RootCertStore::empty();
-    roots.add(ca).unwrap();
-    Tls::with_root_certificates(roots)
-}
+use ws_blocking::{ClientOptions, CloseCode, ConnectFailure, Disconnect, Error, Event, Message};
+use ws_testkit::pki::TestPki;
+use ws_transport::rustls::{self, ServerConnection, StreamOwned};
 
 /// A TLS echo server on `listener`, a thread per connection (left running: the test process
 /// ends with them). Returns its `wss://` URL with a secret in the query.
-fn tls_echo_server(pki: Pki, listener: TcpListener) -> String {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(pki.chain, pki.key)
-    .unwrap();
-    let config = Arc::new(config);
+fn tls_echo_server(pki: &TestPki, listener: TcpListener) -> String {
+    let config = pki.server_config();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for tcp in listener.incoming().flatten() {
@@ -90,12 +39,11 @@ fn echo(config: Arc<rustls::ServerConfig>, tcp: TcpStream) {
 }
 
 fn echo_over_tls(listener: TcpListener) {
-    let pki = pki();
-    let ca = pki.ca.clone();
-    let url = tls_echo_server(pki, listener);
+    let pki = TestPki::new("ws-blocking test CA");
+    let url = tls_echo_server(&pki, listener);
     let options = ClientOptions::builder(&url)
         .config(fast_config().build().unwrap())
-        .tls(trusting(ca))
+        .tls(pki.trusting())
         .build()
         .unwrap();
     let (client, events) = ws_blocking::connect(options);
@@ -126,11 +74,14 @@ fn wss_to_an_ipv6_literal_verifies_the_address() {
 
 #[test]
 fn wss_with_a_wrong_ca_fails_fast_with_a_tls_error_and_stops() {
-    let url = tls_echo_server(pki(), TcpListener::bind("127.0.0.1:0").unwrap());
-    let stranger = certificate_authority("some other CA");
+    let url = tls_echo_server(
+        &TestPki::new("ws-blocking test CA"),
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+    );
+    let stranger = TestPki::new("some other CA");
     let options = ClientOptions::builder(&url)
         .config(fast_config().build().unwrap()) // reconnects forever, except on permanent failures
-        .tls(trusting(stranger.der().clone()))
+        .tls(stranger.trusting())
         .build()
         .unwrap();
     let started = Instant::now();

@@ -28,6 +28,7 @@ pub mod conformance;
 mod connection;
 mod handshake;
 mod listen;
+pub mod pki;
 mod proxy;
 mod recording;
 mod runtime;

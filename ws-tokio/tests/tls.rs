@@ -2,64 +2,17 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{DEADLINE, echo, fast_config, listener, next_event, serve_tcp, until_end, wait_for};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
-use ws_tokio::{ClientOptions, CloseCode, Disconnect, Error, Event, Message, Tls};
-use ws_transport::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use ws_transport::rustls::{self, RootCertStore};
-
-/// A test CA and a server certificate it signed for 127.0.0.1 and localhost.
-struct Pki {
-    ca: CertificateDer<'static>,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-fn certificate_authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-}
-
-fn pki() -> Pki {
-    let ca = certificate_authority("ws-tokio test CA");
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &*ca).unwrap();
-    Pki {
-        ca: ca.der().clone(),
-        chain: vec![cert.der().clone()],
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    }
-}
-
-fn trusting(ca: CertificateDer<'static>) -> Tls {
-    let mut roots = RootCertStore::empty();
-    roots.add(ca).unwrap();
-    Tls::with_root_certificates(roots)
-}
+use ws_testkit::pki::TestPki;
+use ws_tokio::{ClientOptions, CloseCode, Disconnect, Error, Event, Message};
 
 /// An echo server behind TLS on 127.0.0.1; returns its `wss://` URL.
-async fn tls_echo_server(pki: Pki) -> String {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(pki.chain, pki.key)
-    .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+async fn tls_echo_server(pki: &TestPki) -> String {
+    let acceptor = TlsAcceptor::from(pki.server_config());
     let (listener, addr) = listener().await;
     serve_tcp(listener, move |_, tcp| {
         let acceptor = acceptor.clone();
@@ -77,12 +30,11 @@ async fn tls_echo_server(pki: Pki) -> String {
 
 #[tokio::test]
 async fn wss_with_the_right_ca_connects_and_echoes() {
-    let pki = pki();
-    let ca = pki.ca.clone();
-    let url = tls_echo_server(pki).await;
+    let pki = TestPki::new("ws-tokio test CA");
+    let url = tls_echo_server(&pki).await;
     let options = ClientOptions::builder(&url)
         .config(fast_config().build().unwrap())
-        .tls(trusting(ca))
+        .tls(pki.trusting())
         .build()
         .unwrap();
     let (client, mut events) = ws_tokio::connect(options);
@@ -101,11 +53,11 @@ async fn wss_with_the_right_ca_connects_and_echoes() {
 
 #[tokio::test]
 async fn wss_with_a_wrong_ca_fails_fast_with_a_tls_error_and_stops() {
-    let url = tls_echo_server(pki()).await;
-    let stranger = certificate_authority("some other CA");
+    let url = tls_echo_server(&TestPki::new("ws-tokio test CA")).await;
+    let stranger = TestPki::new("some other CA");
     let options = ClientOptions::builder(&url)
         .config(fast_config().build().unwrap()) // reconnects forever, except on permanent failures
-        .tls(trusting(stranger.der().clone()))
+        .tls(stranger.trusting())
         .build()
         .unwrap();
     let started = tokio::time::Instant::now();
