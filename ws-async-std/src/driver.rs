@@ -76,6 +76,13 @@ impl Runtime for AsyncIo {
     ) -> BoxFuture<Result<Connected<Socket>, Error>> {
         Box::pin(connect(options, attempt))
     }
+
+    fn poll_read_ready(socket: &Socket, cx: &mut Context<'_>) -> Poll<()> {
+        match socket.get_ref() {
+            async_tungstenite::stream::Stream::Plain(tcp) => tcp.poll_readable(cx).map(|_| ()),
+            async_tungstenite::stream::Stream::Tls(_) => Poll::Ready(()),
+        }
+    }
 }
 
 /// async-io's timer, moved with `set_at`; it disarms itself once it fires.

@@ -73,6 +73,13 @@ impl Runtime for Tokio {
     ) -> BoxFuture<Result<Connected<Socket>, Error>> {
         Box::pin(connect(options, attempt))
     }
+
+    fn poll_read_ready(socket: &Socket, cx: &mut Context<'_>) -> Poll<()> {
+        match socket.get_ref() {
+            tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.poll_read_ready(cx).map(|_| ()),
+            _ => Poll::Ready(()),
+        }
+    }
 }
 
 /// The `Sleep` is created on the first deadline (inside the runtime, which `Driver::new` need

@@ -131,6 +131,8 @@ struct Inner<R: Runtime> {
     armed: Option<Instant>,
     transport: Transport<R::Socket>,
     writes: Writes,
+    /// The last read found no complete frame: ask the runtime before reading again.
+    inbound_idle: bool,
     closing: Option<Closing<R::Socket>>,
     commands: R::Commands,
     commands_closed: bool,
@@ -161,6 +163,7 @@ impl<R: Runtime> Driver<R> {
             armed: None,
             transport: Transport::None,
             writes: Writes::Flushed,
+            inbound_idle: false,
             closing: None,
             commands,
             commands_closed: false,
@@ -309,6 +312,7 @@ impl<R: Runtime> Inner<R> {
     fn drop_transport(&mut self) {
         self.transport = Transport::None;
         self.writes = Writes::Flushed;
+        self.inbound_idle = false;
     }
 
     fn forward_events(&mut self) {
@@ -477,6 +481,12 @@ impl<R: Runtime> Inner<R> {
             // The application is behind: leave frames in the socket so TCP pushes back.
             return false;
         }
+        if self.inbound_idle
+            && let Transport::Open { socket, .. } = &self.transport
+            && R::poll_read_ready(socket, cx).is_pending()
+        {
+            return false;
+        }
         let mut progress = false;
         for _ in 0..BATCH {
             let Transport::Open {
@@ -487,8 +497,10 @@ impl<R: Runtime> Inner<R> {
             };
             let connection = *connection;
             let Poll::Ready(item) = Pin::new(socket.as_mut()).poll_next(cx) else {
+                self.inbound_idle = true;
                 break;
             };
+            self.inbound_idle = false;
             progress = true;
             let now = self.now();
             match item {

@@ -46,6 +46,13 @@ pub trait Runtime: Send + Unpin + 'static {
         options: Arc<ClientOptions>,
         attempt: u32,
     ) -> BoxFuture<Result<Connected<Self::Socket>, Error>>;
+
+    /// `Pending` (with `cx` registered) when the runtime knows the socket has nothing new to
+    /// read since a read came up empty, without reading (no syscall, no zero-filled
+    /// buffer); `Ready` when it may have. The default cannot tell.
+    fn poll_read_ready(_socket: &Self::Socket, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
 }
 
 /// One timer, reset in place to each new deadline (creating a timer costs several times a
