@@ -77,8 +77,8 @@ impl Supervisor {
             next_connection: 0,
             attempt: 0,
             now: Instant::ZERO,
-            actions: VecDeque::with_capacity(8),
-            events: VecDeque::with_capacity(8),
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
             stats: Stats::default(),
         }
     }

@@ -74,7 +74,7 @@ impl Session {
         Session {
             supervisor: Supervisor::new(options.config().clone(), options.seed()),
             label: options.label(),
-            events: VecDeque::with_capacity(8),
+            events: VecDeque::new(),
             pending_error: None,
             subprotocol: None,
             abandoned: false,
