@@ -9,7 +9,7 @@ use serde::Serialize;
 use ws_core::{CloseCode, Message, State, Stats, Text};
 #[cfg(doc)]
 use ws_transport::Event;
-use ws_transport::driver::SharedStatus;
+use ws_transport::driver::{CommandSender, SharedStatus};
 use ws_transport::{Command, Error, TrySendError, check_close, json_message};
 
 /// Sends to, closes and inspects one resilient connection. Cheap to clone; every clone talks
@@ -23,24 +23,19 @@ use ws_transport::{Command, Error, TrySendError, check_close, json_message};
 /// silently: a send that races the client's final stop comes back as [`Event::Rejected`]
 /// just before [`Event::Closed`], and every send after that fails with [`Error::Stopped`].
 ///
-/// The channel is an `async-channel`: its `send` takes `&self` and its capacity is exact
-/// however many clones send at once (the futures `mpsc` sender needs `&mut self` and gives
-/// every clone a slot of its own, so cloning per send would make it unbounded).
+/// The channel's capacity is exact however many clones send at once, and it allocates
+/// nothing per command.
 ///
 /// [`command_capacity`]: ws_transport::ClientOptionsBuilder::command_capacity
 #[derive(Clone)]
 pub struct Client {
-    commands: async_channel::Sender<Command>,
+    commands: CommandSender,
     status: SharedStatus,
     label: Arc<str>,
 }
 
 impl Client {
-    pub(crate) fn new(
-        commands: async_channel::Sender<Command>,
-        status: SharedStatus,
-        label: Arc<str>,
-    ) -> Self {
+    pub(crate) fn new(commands: CommandSender, status: SharedStatus, label: Arc<str>) -> Self {
         Client {
             commands,
             status,
@@ -64,12 +59,7 @@ impl Client {
     /// Sends without waiting: hands the message back if the command channel is full or the
     /// client has stopped.
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
-        self.commands
-            .try_send(Command::Send(message.into()))
-            .map_err(|error| {
-                let full = error.is_full();
-                TrySendError::refused(error.into_inner(), full)
-            })
+        self.commands.try_send(message.into())
     }
 
     /// Sends a text message.

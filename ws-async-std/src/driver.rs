@@ -10,9 +10,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use futures_util::Stream;
-use ws_transport::driver::{self, Connected, Runtime};
-use ws_transport::{BoxFuture, ClientOptions, Command, Error};
+use ws_transport::driver::{self, CommandReceiver, Connected, Runtime, command_channel};
+use ws_transport::{BoxFuture, ClientOptions, Error};
 
 use crate::Events;
 use crate::client::Client;
@@ -29,10 +28,9 @@ impl Driver {
     /// A driver for `options` and the handles to talk to it. Nothing happens until the driver
     /// is polled.
     pub(crate) fn new(options: ClientOptions) -> (Driver, Client, Events) {
-        let (command_sender, commands) = async_channel::bounded(options.command_capacity());
+        let (command_sender, commands) = command_channel(options.command_capacity());
         let label: Arc<str> = options.label().into();
-        let (driver, events, status) =
-            driver::Driver::new(options, AsyncIo, Commands(Box::pin(commands)));
+        let (driver, events, status) = driver::Driver::new(options, AsyncIo, commands);
         let client = Client::new(command_sender, status, label);
         (Driver(driver), client, events)
     }
@@ -59,7 +57,7 @@ struct AsyncIo;
 impl Runtime for AsyncIo {
     type Socket = Socket;
     type Timer = Deadline;
-    type Commands = Commands;
+    type Commands = CommandReceiver;
 
     fn now(&self) -> Instant {
         Instant::now()
@@ -99,23 +97,5 @@ impl driver::Timer for Deadline {
 
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         Pin::new(&mut self.0).poll(cx).map(drop)
-    }
-}
-
-/// The command channel is an `async-channel` (see [`Client`] for why). Boxed: its receiver is
-/// `!Unpin`.
-struct Commands(Pin<Box<async_channel::Receiver<Command>>>);
-
-impl driver::Commands for Commands {
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Command>> {
-        self.0.as_mut().poll_next(cx)
-    }
-
-    fn close(&mut self) {
-        self.0.close();
-    }
-
-    fn try_recv(&mut self) -> Option<Command> {
-        self.0.try_recv().ok()
     }
 }

@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Serialize;
-use tokio::sync::mpsc;
 use ws_core::{CloseCode, Message, State, Stats, Text};
 #[cfg(doc)]
 use ws_transport::Event;
-use ws_transport::driver::SharedStatus;
+use ws_transport::driver::{CommandSender, SharedStatus};
 use ws_transport::{Command, Error, TrySendError, check_close, json_message};
 
 /// Sends to, closes and inspects one resilient connection. Cheap to clone; every clone talks
@@ -26,17 +25,13 @@ use ws_transport::{Command, Error, TrySendError, check_close, json_message};
 /// [`command_capacity`]: ws_transport::ClientOptionsBuilder::command_capacity
 #[derive(Clone)]
 pub struct Client {
-    commands: mpsc::Sender<Command>,
+    commands: CommandSender,
     status: SharedStatus,
     label: Arc<str>,
 }
 
 impl Client {
-    pub(crate) fn new(
-        commands: mpsc::Sender<Command>,
-        status: SharedStatus,
-        label: Arc<str>,
-    ) -> Self {
+    pub(crate) fn new(commands: CommandSender, status: SharedStatus, label: Arc<str>) -> Self {
         Client {
             commands,
             status,
@@ -60,12 +55,7 @@ impl Client {
     /// Sends without waiting: hands the message back if the command channel is full or the
     /// client has stopped.
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
-        self.commands
-            .try_send(Command::Send(message.into()))
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(command) => TrySendError::refused(command, true),
-                mpsc::error::TrySendError::Closed(command) => TrySendError::refused(command, false),
-            })
+        self.commands.try_send(message.into())
     }
 
     /// Sends a text message.

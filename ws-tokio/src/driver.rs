@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::sync::mpsc;
 use tokio::time::Sleep;
-use ws_transport::driver::{self, Connected, Runtime};
-use ws_transport::{BoxFuture, ClientOptions, Command, Error};
+use ws_transport::driver::{self, CommandReceiver, Connected, Runtime, command_channel};
+use ws_transport::{BoxFuture, ClientOptions, Error};
 
 use crate::Events;
 use crate::client::Client;
@@ -29,9 +28,9 @@ impl Driver {
     /// A driver for `options` and the handles to talk to it. Nothing happens until
     /// [`run`](Self::run) is polled.
     pub fn new(options: ClientOptions) -> (Driver, Client, Events) {
-        let (command_sender, commands) = mpsc::channel(options.command_capacity());
+        let (command_sender, commands) = command_channel(options.command_capacity());
         let label: Arc<str> = options.label().into();
-        let (driver, events, status) = driver::Driver::new(options, Tokio, Commands(commands));
+        let (driver, events, status) = driver::Driver::new(options, Tokio, commands);
         let client = Client::new(command_sender, status, label);
         (Driver(driver), client, events)
     }
@@ -56,7 +55,7 @@ struct Tokio;
 impl Runtime for Tokio {
     type Socket = Socket;
     type Timer = Deadline;
-    type Commands = Commands;
+    type Commands = CommandReceiver;
 
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()
@@ -103,22 +102,5 @@ impl driver::Timer for Deadline {
             Some(sleep) => sleep.as_mut().poll(cx),
             None => Poll::Pending,
         }
-    }
-}
-
-/// tokio's bounded channel: `send` takes `&self`, and waiting on it allocates nothing.
-struct Commands(mpsc::Receiver<Command>);
-
-impl driver::Commands for Commands {
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Command>> {
-        self.0.poll_recv(cx)
-    }
-
-    fn close(&mut self) {
-        self.0.close();
-    }
-
-    fn try_recv(&mut self) -> Option<Command> {
-        self.0.try_recv().ok()
     }
 }

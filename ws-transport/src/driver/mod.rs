@@ -25,6 +25,7 @@
 //! once on the next pass), hand its events on. All policy (heartbeat, backoff, queue) is in
 //! ws-core; the backlog policy is the [`Outbox`]'s.
 
+mod channel;
 mod handles;
 mod runtime;
 #[cfg(test)]
@@ -37,13 +38,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use futures_sink::Sink;
 use tungstenite::{Error as WireError, Message as WireMessage};
 use ws_core::ConnectionId;
 
-pub use handles::{Events, SharedStatus};
+pub use handles::{CommandReceiver, CommandSender, Events, SharedStatus, command_channel};
 pub use runtime::{Commands, Connected, Runtime, Timer};
 
 use crate::command::Command;
@@ -54,6 +54,7 @@ use crate::options::ClientOptions;
 use crate::outbox::Outbox;
 use crate::session::{Received, Session, Work};
 use crate::status::Status;
+use handles::EventSender;
 
 /// Frames or commands taken per source per wake-up, so one busy source cannot starve the
 /// others (or the timer).
@@ -136,8 +137,7 @@ struct Inner<R: Runtime> {
     closing: Option<Closing<R::Socket>>,
     commands: R::Commands,
     commands_closed: bool,
-    outbox: Outbox<mpsc::Sender<Event>>,
-    events_dropped: oneshot::Receiver<()>,
+    outbox: Outbox<EventSender>,
     status: SharedStatus,
 }
 
@@ -151,7 +151,7 @@ impl<R: Runtime> Driver<R> {
         commands: R::Commands,
     ) -> (Driver<R>, Events, SharedStatus) {
         let session = Session::new(&options);
-        let (events, sender, events_dropped) = Events::channel(options.event_capacity());
+        let (events, sender) = Events::channel(options.event_capacity());
         let status = SharedStatus::new(Status::of(&session));
         let inner = Inner {
             timer: runtime.timer(),
@@ -167,7 +167,6 @@ impl<R: Runtime> Driver<R> {
             closing: None,
             commands,
             commands_closed: false,
-            events_dropped,
             status: status.clone(),
         };
         let driver = Driver {
@@ -250,7 +249,7 @@ impl<R: Runtime> Inner<R> {
         self.transport = Transport::None;
         self.closing = None;
         self.commands.close();
-        self.outbox.sink_mut().close_channel();
+        self.outbox.sink_mut().close();
         tracing::debug!("driver stopped");
     }
 
@@ -547,7 +546,7 @@ impl<R: Runtime> Inner<R> {
         if self.outbox.is_closed() {
             return false;
         }
-        if Pin::new(&mut self.events_dropped).poll(cx).is_ready() {
+        if self.outbox.sink_mut().poll_dropped(cx).is_ready() {
             // The application dropped its event stream: events are discarded from now on.
             self.outbox.close();
             return true;
@@ -555,12 +554,12 @@ impl<R: Runtime> Inner<R> {
         if self.outbox.is_empty() {
             return false;
         }
-        match self.outbox.sink_mut().poll_ready(cx) {
+        match self.outbox.sink_mut().poll_room(cx) {
             Poll::Ready(Ok(())) => {
                 self.outbox.flush();
                 true
             }
-            Poll::Ready(Err(_)) => {
+            Poll::Ready(Err(())) => {
                 self.outbox.close();
                 true
             }
