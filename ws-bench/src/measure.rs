@@ -3,8 +3,8 @@
 //!
 //! Why these sources:
 //! - Allocations come from a process-wide counting allocator ([`stats_alloc`], atomic
-//!   counters). The adapters allocate on threads of their own (ws-blocking's I/O and reader
-//!   threads, a tokio or smol task that may run anywhere), so a thread-local counter would
+//!   counters). The adapters allocate on threads of their own (ws-blocking's I/O thread, a
+//!   tokio or smol task that may run anywhere), so a thread-local counter would
 //!   miss them. The reference echo server shares the process, so it is written to allocate
 //!   nothing per message, and [`crate::server::calibrate`] checks that in every run.
 //! - Process CPU comes from `getrusage(RUSAGE_SELF)` (microseconds, includes threads that

@@ -6,7 +6,7 @@
 //! results bimodal (a factor of three between two windows of the same client) and ratios
 //! meaningless. Pinning removes the coin toss: the server's thread runs on the last allowed
 //! core, the benchmark's thread during the echo cases (and every thread it starts meanwhile,
-//! which inherit its affinity: the clients' runtimes, ws-blocking's I/O and reader threads)
+//! which inherit its affinity: the clients' runtimes, ws-blocking's I/O threads)
 //! on the first. With a single allowed core nothing is pinned.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};

@@ -3,15 +3,14 @@
 //! Each pass of its loop:
 //!
 //! 1. carries out the supervisor's work (writes are fed to tungstenite, then flushed once;
-//!    on a socket that does not take writes, the first write of the pass waits for room, at
-//!    most 10 ms, and the others fail at once),
+//!    a socket without room keeps the rest in tungstenite until the poller reports room),
 //! 2. publishes the status and hands events to the application,
-//! 3. sleeps on the doorbell until someone rings or the supervisor's `poll_timeout()`
-//!    (not at all when work is known to be waiting, or while a write is blocked: that write
-//!    was the wait),
+//! 3. sleeps in the poller until someone rings, the socket has news, or the supervisor's
+//!    `poll_timeout()` (not at all when work is known to be waiting),
 //! 4. looks at every source without blocking: the connect attempt, inbound frames (unless
-//!    the application is behind on events), commands (unless the socket does not take writes
-//!    or the backlog is full), room in the event channel,
+//!    the application is behind on events, or the socket is known to have nothing new),
+//!    commands (unless the socket does not take writes or the backlog is full), room in the
+//!    event channel,
 //! 5. ticks the supervisor with a fresh `now`; it compares `now` with its deadline itself.
 //!
 //! All policy (heartbeat, backoff, queue) is in ws-core.
@@ -31,6 +30,7 @@ use ws_transport::{
 use crate::client::{Client, Events};
 use crate::connect::Attempt;
 use crate::link::Stream;
+use crate::poller::Poller;
 use crate::shared::{Published, Shared};
 
 /// Frames or commands taken per source per pass, so one busy source cannot starve the others
@@ -68,6 +68,7 @@ pub struct Driver {
     options: Arc<ClientOptions>,
     session: Session,
     shared: Arc<Shared>,
+    poller: Poller,
     origin: Instant,
     transport: Transport,
     writes: Writes,
@@ -89,20 +90,30 @@ pub struct Driver {
 impl Driver {
     /// A driver for `options` and the handles to talk to it. Nothing happens until
     /// [`run`](Self::run) is called.
-    pub fn new(options: ClientOptions) -> (Driver, Client, Events) {
+    ///
+    /// # Errors
+    ///
+    /// When the operating system cannot create the poller the I/O thread waits in (out of
+    /// file descriptors, for instance).
+    pub fn new(options: ClientOptions) -> io::Result<(Driver, Client, Events)> {
+        let (poller, waker) = Poller::new()?;
         let session = Session::new(&options);
         let (command_sender, commands) = mpsc::sync_channel(options.command_capacity());
         let (events, event_receiver) = mpsc::sync_channel(options.event_capacity());
         let outbox = Outbox::new(events, options.event_capacity());
-        let shared = Arc::new(Shared::new(Published {
-            status: Status::of(&session),
-            stopped: false,
-        }));
+        let shared = Arc::new(Shared::new(
+            Published {
+                status: Status::of(&session),
+                stopped: false,
+            },
+            waker,
+        ));
         let label: Arc<str> = options.label().into();
         let driver = Driver {
             options: Arc::new(options),
             session,
             shared: Arc::clone(&shared),
+            poller,
             origin: Instant::now(),
             transport: Transport::None,
             writes: Writes::Flushed,
@@ -115,7 +126,7 @@ impl Driver {
         };
         let (client, events) =
             crate::client::handles(command_sender, event_receiver, shared, label);
-        (driver, client, events)
+        Ok((driver, client, events))
     }
 
     /// Runs the client until it is closed for good. Logs go to a `ws_client` span that names
@@ -126,7 +137,6 @@ impl Driver {
         self.origin = Instant::now();
         self.session.start(self.now());
         loop {
-            self.retry_writes();
             self.carry_out_work();
             self.flush();
             // Status first: an application that sees an event finds `state()` up to date.
@@ -204,16 +214,6 @@ impl Driver {
         }
     }
 
-    /// A blocked socket may take writes again: let the first write of this pass wait for room
-    /// (at most `WRITE_WAIT`). The writes after it fail at once, so a pass waits once.
-    fn retry_writes(&mut self) {
-        if let (Writes::Blocked, Transport::Open { socket, .. }) =
-            (self.writes, &mut self.transport)
-        {
-            socket.get_mut().link_mut().retry_writes();
-        }
-    }
-
     /// Flushes what was fed, once per pass.
     fn flush(&mut self) {
         if self.writes == Writes::Flushed {
@@ -225,6 +225,10 @@ impl Driver {
         else {
             return;
         };
+        if self.writes == Writes::Blocked && !socket.get_mut().link_mut().writable() {
+            // No room since the last try: the poller will say when there is.
+            return;
+        }
         let connection = *connection;
         match socket.flush() {
             Ok(()) => {
@@ -257,11 +261,12 @@ impl Driver {
     }
 
     fn drop_transport(&mut self) {
-        // Dropping an open socket ends and joins its reader thread.
-        if let Transport::Connecting(attempt) =
-            std::mem::replace(&mut self.transport, Transport::None)
-        {
-            self.helpers.push(attempt.abandon());
+        match std::mem::replace(&mut self.transport, Transport::None) {
+            Transport::Connecting(attempt) => self.helpers.push(attempt.abandon()),
+            Transport::Open { mut socket, .. } => {
+                self.poller.forget(socket.get_mut().link_mut());
+            }
+            Transport::None => {}
         }
         self.writes = Writes::Flushed;
     }
@@ -289,18 +294,24 @@ impl Driver {
         });
     }
 
-    /// Waits for a ring or the supervisor's next deadline.
+    /// Waits for a ring, news from the socket, or the supervisor's next deadline.
     fn sleep(&mut self) {
-        let deadline = if self.busy || self.writes == Writes::Blocked {
-            // Only collect the rings: a source has more, or the blocked flush just waited.
-            Some(Instant::now())
-        } else {
-            self.session
-                .poll_timeout()
-                .and_then(|at| self.origin.checked_add(at.since_origin()))
-        };
+        let deadline = self
+            .session
+            .poll_timeout()
+            .and_then(|at| self.origin.checked_add(at.since_origin()));
+        let woken = self.poller.wait(&self.shared, deadline, self.busy);
         self.busy = false;
-        let gone = self.shared.sleep(deadline);
+        if let Transport::Open { socket, .. } = &mut self.transport {
+            let link = socket.get_mut().link_mut();
+            if woken.readable {
+                link.mark_readable();
+            }
+            if woken.writable {
+                link.mark_writable();
+            }
+        }
+        let gone = woken.gone;
         if gone.events && !self.outbox.is_closed() {
             self.outbox.close();
             self.busy = true;
@@ -323,11 +334,9 @@ impl Driver {
         let connection = attempt.connection;
         self.helpers.push(attempt.abandon());
         let now = self.now();
-        let chunk_size = self.options.limits().read_buffer_size;
         match outcome.and_then(|mut connected| {
-            let shared = Arc::clone(&self.shared);
             let link = connected.socket.get_mut().link_mut();
-            match link.start_reader(shared, chunk_size) {
+            match self.poller.watch(link) {
                 Ok(()) => Ok(connected),
                 Err(e) => Err(Error::transport(
                     e.into(),
@@ -367,6 +376,9 @@ impl Driver {
                 return;
             };
             let connection = *connection;
+            if !socket.get_ref().may_have_input() {
+                return;
+            }
             match socket.read() {
                 Ok(message) => match self.session.received(connection, message, now) {
                     Received::Continue => {}

@@ -32,13 +32,13 @@
 //!
 //! # Threads
 //!
-//! - The I/O thread, for the client's whole life: it owns the supervisor and the tungstenite
-//!   and rustls state, and sleeps on a condition variable until the supervisor's next
-//!   deadline or until someone rings it.
-//! - While a connection is open, a reader thread blocks in `read` on a clone of its socket
-//!   and hands the bytes over (std cannot wait on a socket and a channel at once without
-//!   `unsafe` or a poller). The I/O thread writes to the socket itself, so a send reaches the
-//!   wire after one thread hop; a write blocks at most 10 ms when the peer stops reading.
+//! - The I/O thread, for the client's whole life: it owns the supervisor, the socket and the
+//!   tungstenite and rustls state. It sleeps in one poller wait (mio: `epoll`, `kqueue`) on
+//!   the socket, its doorbell and the supervisor's next deadline at once, then reads and
+//!   writes the non-blocking socket itself. A send reaches the wire after one thread hop, a
+//!   received message reaches the application after one, and a peer that stops reading
+//!   never blocks the thread: what does not fit waits in tungstenite until the socket has
+//!   room.
 //! - While an attempt is connecting, a connect thread resolves the host and runs the TCP,
 //!   TLS and WebSocket handshakes, so the connect timeout fires and `close` works even while
 //!   a server hangs. An abandoned attempt's thread ends on its own within 50 ms (after DNS and
@@ -86,6 +86,7 @@ mod client;
 mod connect;
 mod driver;
 mod link;
+mod poller;
 mod shared;
 
 pub use client::{Client, Events};
@@ -107,10 +108,12 @@ pub use ws_transport::{
 ///
 /// # Panics
 ///
-/// If the operating system cannot start a thread, like [`std::thread::spawn`]. Use
-/// [`Driver::new`] to run the driver on a thread of your own.
+/// If the operating system cannot start a thread, like [`std::thread::spawn`], or cannot
+/// create the I/O thread's poller (out of file descriptors). Use [`Driver::new`] to handle
+/// the latter and run the driver on a thread of your own.
 pub fn connect(options: ClientOptions) -> (Client, Events) {
-    let (driver, client, events) = Driver::new(options);
+    let (driver, client, events) =
+        Driver::new(options).expect("cannot create the ws-blocking I/O thread's poller");
     let thread = std::thread::Builder::new()
         .name("ws-blocking-io".to_owned())
         .spawn(move || driver.run())

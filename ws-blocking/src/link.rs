@@ -1,42 +1,22 @@
-//! The byte stream under tungstenite (and rustls): writes go straight to the socket, reads
-//! come from a reader thread once the connection is open.
+//! The byte stream under tungstenite (and rustls): one TCP socket, blocking with short
+//! timeouts during the opening handshake, non-blocking once the connection is open.
 //!
-//! std has no way to wait on a socket and a channel at once without `poll(2)` (unsafe, or a
-//! dependency such as mio). So the roles are split: a reader thread blocks in `read` on a
-//! clone of the socket and hands each chunk of bytes to the I/O thread through a small bounded
-//! channel, then rings its doorbell. The I/O thread alone owns the TLS and WebSocket state; it
-//! reads the chunks without blocking (an empty channel is `WouldBlock`) and writes to the
-//! socket itself, so a send costs one thread hop, not two.
+//! An open connection's socket is registered with the I/O thread's [`Poller`](crate::poller),
+//! so one thread waits on the socket, the doorbell and the supervisor's deadline at once, and
+//! reads and writes itself: no reader thread, no copy between threads, no thread hop on the
+//! way in or out. The poller is edge-triggered, so the link remembers what the socket last
+//! said: a read or write that returns `WouldBlock` clears its flag, and only a readiness event
+//! sets it again. The I/O thread skips reads it knows would find nothing (no system call)
+//! and retries a blocked flush only once the socket has room.
 //!
-//! Writes block for at most [`WRITE_WAIT`]: when the peer stops reading and the kernel's send
-//! buffer is full, a write returns `WouldBlock` after that long, tungstenite keeps the rest,
-//! and the I/O thread gets back to its timers. Later writes fail at once until the I/O thread
-//! allows a retry ([`Link::retry_writes`]) at the start of its next pass, so a pass waits at
-//! most once: that write *is* the wait for room, and there is no busy loop.
-//!
-//! During the opening handshake (on the connect thread) there is no reader thread: reads go to
-//! the socket directly, with a short timeout so the thread notices when its attempt is
-//! abandoned.
+//! During the opening handshake (on the connect thread) reads and writes block for at most
+//! the handshake's patience, so the thread notices when its attempt is abandoned.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
-use std::thread::JoinHandle;
+use std::net::TcpStream;
 use std::time::Duration;
 
 use ws_transport::rustls::{ClientConnection, StreamOwned};
-
-use crate::shared::Shared;
-
-/// Longest a write may block on a socket whose send buffer is full. It bounds how late a timer
-/// can fire while the peer does not read.
-pub(crate) const WRITE_WAIT: Duration = Duration::from_millis(10);
-
-/// Chunks read ahead of the I/O thread. With the read buffer size as the chunk size, this
-/// bounds what sits outside the kernel's buffer when the application stops reading events;
-/// after that the reader blocks and TCP slows the peer down.
-const CHUNKS_AHEAD: usize = 4;
 
 /// A connection's bytes, plain or inside TLS.
 pub(crate) enum Stream {
@@ -51,6 +31,17 @@ impl Stream {
         match self {
             Stream::Plain(link) => link,
             Stream::Tls(tls) => &mut tls.sock,
+        }
+    }
+
+    /// Whether a read may find something. Over plain TCP tungstenite only reports
+    /// `WouldBlock` once its own buffer holds no whole frame, so a socket with nothing new
+    /// means nothing to read. rustls may keep decrypted bytes after such a read, so a TLS
+    /// stream is always worth a look.
+    pub(crate) fn may_have_input(&self) -> bool {
+        match self {
+            Stream::Plain(link) => link.readable,
+            Stream::Tls(_) => true,
         }
     }
 }
@@ -82,19 +73,20 @@ impl Write for Stream {
 
 /// One TCP connection.
 pub(crate) struct Link {
-    tcp: TcpStream,
-    /// `None` during the handshake: reads go to the socket.
-    reader: Option<Reader>,
-    /// A write timed out: the socket does not take writes until further notice.
-    held: bool,
+    socket: Socket,
+    /// No read has come up empty since the poller last said the socket was readable.
+    readable: bool,
+    /// No write has come up short since the poller last said the socket had room.
+    writable: bool,
 }
 
-/// The reader thread and what it has read.
-struct Reader {
-    chunks: Receiver<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
-    taken: usize,
-    thread: JoinHandle<()>,
+enum Socket {
+    /// The opening handshake: blocking, with timeouts.
+    Handshake(TcpStream),
+    /// Open, non-blocking, registered with the I/O thread's poller.
+    Open(mio::net::TcpStream),
+    /// Switching to open mode failed; the connection is being dropped.
+    Lost,
 }
 
 impl Link {
@@ -103,104 +95,79 @@ impl Link {
         tcp.set_read_timeout(Some(patience))?;
         tcp.set_write_timeout(Some(patience))?;
         Ok(Link {
-            tcp,
-            reader: None,
-            held: false,
+            socket: Socket::Handshake(tcp),
+            readable: true,
+            writable: true,
         })
     }
 
-    /// Switches to open-connection mode: a reader thread takes over reading (chunks of
-    /// `chunk_size` bytes, announced on `shared`), writes block at most [`WRITE_WAIT`].
-    pub(crate) fn start_reader(
-        &mut self,
-        shared: Arc<Shared>,
-        chunk_size: usize,
-    ) -> io::Result<()> {
-        let tcp = self.tcp.try_clone()?;
-        // Socket options belong to the socket, so these apply to both handles.
-        tcp.set_read_timeout(None)?;
-        tcp.set_write_timeout(Some(WRITE_WAIT))?;
-        let (sender, chunks) = mpsc::sync_channel(CHUNKS_AHEAD);
-        let thread = std::thread::Builder::new()
-            .name("ws-blocking-read".to_owned())
-            .spawn(move || read_loop(tcp, &sender, &shared, chunk_size))?;
-        self.reader = Some(Reader {
-            chunks,
-            chunk: Vec::new(),
-            taken: 0,
-            thread,
-        });
-        Ok(())
+    /// Switches to open-connection mode: non-blocking, ready to be registered with a poller.
+    pub(crate) fn open(&mut self) -> io::Result<&mut mio::net::TcpStream> {
+        if let Socket::Handshake(tcp) = std::mem::replace(&mut self.socket, Socket::Lost) {
+            tcp.set_nonblocking(true)?;
+            self.socket = Socket::Open(mio::net::TcpStream::from_std(tcp));
+        }
+        match &mut self.socket {
+            Socket::Open(tcp) => Ok(tcp),
+            _ => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// The open socket, to deregister it.
+    pub(crate) fn polled(&mut self) -> Option<&mut mio::net::TcpStream> {
+        match &mut self.socket {
+            Socket::Open(tcp) => Some(tcp),
+            _ => None,
+        }
+    }
+
+    /// The poller reported the socket readable (or closed, or failed: a read will tell).
+    pub(crate) fn mark_readable(&mut self) {
+        self.readable = true;
+    }
+
+    /// The poller reported room to write (or a closed or failed socket: a write will tell).
+    pub(crate) fn mark_writable(&mut self) {
+        self.writable = true;
+    }
+
+    /// Whether a blocked write is worth retrying.
+    pub(crate) fn writable(&self) -> bool {
+        self.writable
     }
 }
 
-/// Reads until the end of the stream, an error, or the I/O thread letting go.
-fn read_loop(
-    mut tcp: TcpStream,
-    chunks: &SyncSender<io::Result<Vec<u8>>>,
-    shared: &Shared,
-    chunk_size: usize,
-) {
-    let mut buffer = vec![0; chunk_size];
+/// Retries `op` when a signal interrupted it; records a `WouldBlock` in `ready`.
+fn attempt<T>(ready: &mut bool, mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
-        let chunk = match tcp.read(&mut buffer) {
-            Ok(n) => Ok(buffer[..n].to_vec()),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => Err(error),
-        };
-        // An empty chunk is the end of the stream.
-        let last = !matches!(&chunk, Ok(bytes) if !bytes.is_empty());
-        if chunks.send(chunk).is_err() {
-            return;
-        }
-        shared.ring();
-        if last {
-            return;
+        match op() {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                *ready = false;
+                return Err(error);
+            }
+            other => return other,
         }
     }
 }
 
 impl Read for Link {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(reader) = &mut self.reader else {
-            return self.tcp.read(buf).map_err(timeout_is_would_block);
-        };
-        while reader.taken == reader.chunk.len() {
-            match reader.chunks.try_recv() {
-                Ok(Ok(chunk)) if chunk.is_empty() => return Ok(0),
-                Ok(Ok(chunk)) => {
-                    reader.chunk = chunk;
-                    reader.taken = 0;
-                }
-                Ok(Err(error)) => return Err(error),
-                Err(TryRecvError::Empty) => return Err(io::ErrorKind::WouldBlock.into()),
-                Err(TryRecvError::Disconnected) => return Ok(0),
-            }
+        match &mut self.socket {
+            Socket::Handshake(tcp) => tcp.read(buf).map_err(timeout_is_would_block),
+            Socket::Open(tcp) => attempt(&mut self.readable, || tcp.read(buf)),
+            Socket::Lost => Err(io::ErrorKind::NotConnected.into()),
         }
-        let n = buf.len().min(reader.chunk.len() - reader.taken);
-        buf[..n].copy_from_slice(&reader.chunk[reader.taken..reader.taken + n]);
-        reader.taken += n;
-        Ok(n)
-    }
-}
-
-impl Link {
-    /// Lets the next write wait for room again.
-    pub(crate) fn retry_writes(&mut self) {
-        self.held = false;
     }
 }
 
 impl Write for Link {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.held {
-            return Err(io::ErrorKind::WouldBlock.into());
+        match &mut self.socket {
+            Socket::Handshake(tcp) => tcp.write(buf).map_err(timeout_is_would_block),
+            Socket::Open(tcp) => attempt(&mut self.writable, || tcp.write(buf)),
+            Socket::Lost => Err(io::ErrorKind::NotConnected.into()),
         }
-        let written = self.tcp.write(buf).map_err(timeout_is_would_block);
-        // The handshake retries by itself; an open connection waits for the next pass.
-        self.held = self.reader.is_some()
-            && matches!(&written, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-        written
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -215,18 +182,5 @@ fn timeout_is_would_block(error: io::Error) -> io::Error {
         io::ErrorKind::WouldBlock.into()
     } else {
         error
-    }
-}
-
-impl Drop for Link {
-    /// Ends the reader thread and waits for it: shutting the socket down wakes its blocked
-    /// `read`, dropping the channel wakes a blocked hand-over. No thread or socket outlives
-    /// the connection.
-    fn drop(&mut self) {
-        if let Some(Reader { chunks, thread, .. }) = self.reader.take() {
-            let _ = self.tcp.shutdown(Shutdown::Both);
-            drop(chunks);
-            let _ = thread.join();
-        }
     }
 }

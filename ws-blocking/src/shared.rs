@@ -1,13 +1,13 @@
 //! What the I/O thread and everyone who talks to it share: a doorbell that wakes it, and the
 //! status it publishes.
 //!
-//! The I/O thread sleeps on one condition variable, with the supervisor's next deadline as the
-//! timeout. Every other thread that has news for it (a send from the application, bytes from
-//! the socket's reader thread, the result of a connect attempt, room in the event channel)
-//! puts its news where the I/O thread looks (a channel) and then rings. A ring is remembered
-//! until the I/O thread next looks, so none is lost between its last look and its sleep, and
-//! many rings while it is busy cost one wake-up. Ringing a thread that is not asleep costs a
-//! lock and no system call.
+//! The I/O thread sleeps in its [`Poller`](crate::poller::Poller), with the supervisor's next
+//! deadline as the timeout. Every other thread that has news for it (a send from the
+//! application, the result of a connect attempt, room in the event channel) puts its news
+//! where the I/O thread looks (a channel) and then rings. A ring is remembered until the I/O
+//! thread next looks, so none is lost between its last look and its sleep, and many rings
+//! while it is busy cost one wake-up. Ringing a thread that is not asleep costs a lock and no
+//! system call.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -18,7 +18,8 @@ use ws_transport::Status;
 #[derive(Debug)]
 pub(crate) struct Shared {
     bell: Mutex<Bell>,
-    rang: Condvar,
+    /// Wakes the poller the I/O thread sleeps in.
+    waker: mio::Waker,
     status: Mutex<Published>,
     status_changed: Condvar,
 }
@@ -58,10 +59,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(status: Published) -> Self {
+    pub(crate) fn new(status: Published, waker: mio::Waker) -> Self {
         Shared {
             bell: Mutex::new(Bell::default()),
-            rang: Condvar::new(),
+            waker,
             status: Mutex::new(status),
             status_changed: Condvar::new(),
         }
@@ -72,7 +73,7 @@ impl Shared {
         let mut bell = lock(&self.bell);
         bell.rung = true;
         if bell.asleep {
-            self.rang.notify_one();
+            self.wake();
         }
     }
 
@@ -83,7 +84,7 @@ impl Shared {
             bell.room_wanted = false;
             bell.rung = true;
             if bell.asleep {
-                self.rang.notify_one();
+                self.wake();
             }
         }
     }
@@ -104,36 +105,30 @@ impl Shared {
         }
         bell.rung = true;
         if bell.asleep {
-            self.rang.notify_one();
+            self.wake();
         }
     }
 
-    /// Sleeps until a ring or `deadline` (none: until a ring), unless a ring is already
-    /// pending; a deadline in the past only collects pending rings. Returns which handles the
-    /// application has dropped so far.
-    pub(crate) fn sleep(&self, deadline: Option<Instant>) -> Gone {
+    /// The I/O thread is about to wait in its poller: from now on a ring must wake it.
+    /// Returns whether a ring is already pending (then the wait must not block).
+    pub(crate) fn fall_asleep(&self) -> bool {
         let mut bell = lock(&self.bell);
-        while !bell.rung {
-            bell.asleep = true;
-            bell = match deadline {
-                None => self.rang.wait(bell).unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                        break;
-                    };
-                    if left.is_zero() {
-                        break;
-                    }
-                    self.rang
-                        .wait_timeout(bell, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-        }
+        bell.asleep = !bell.rung;
+        bell.rung
+    }
+
+    /// The I/O thread is back from its poller: it will look at everything, so the rings so far
+    /// are answered. Returns which handles the application has dropped so far.
+    pub(crate) fn wake_up(&self) -> Gone {
+        let mut bell = lock(&self.bell);
         bell.asleep = false;
         bell.rung = false;
         bell.gone
+    }
+
+    fn wake(&self) {
+        // It fails only when the kernel cannot count further wake-ups, and then one is pending.
+        let _ = self.waker.wake();
     }
 
     /// The latest published status.
@@ -171,71 +166,5 @@ impl Shared {
             };
         }
         true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn shared() -> Shared {
-        Shared::new(Published {
-            status: Status {
-                state: ws_core::State::Connecting,
-                stats: ws_core::Stats::default(),
-            },
-            stopped: false,
-        })
-    }
-
-    const LONG: Duration = Duration::from_secs(10);
-
-    #[test]
-    fn a_ring_before_the_sleep_is_not_lost_and_many_rings_wake_once() {
-        let shared = shared();
-        shared.ring();
-        shared.ring();
-        let started = Instant::now();
-        let _ = shared.sleep(Some(started + LONG));
-        assert!(started.elapsed() < LONG / 2);
-        let deadline = Instant::now() + Duration::from_millis(20);
-        let _ = shared.sleep(Some(deadline));
-        assert!(Instant::now() >= deadline, "the two rings woke it twice");
-    }
-
-    #[test]
-    fn a_ring_wakes_a_sleeper_and_the_handles_let_go_are_reported() {
-        let shared = std::sync::Arc::new(shared());
-        let ringer = std::sync::Arc::clone(&shared);
-        let thread = std::thread::spawn(move || ringer.let_go(true));
-        let started = Instant::now();
-        let gone = shared.sleep(None);
-        thread.join().unwrap();
-        assert!(started.elapsed() < LONG);
-        assert_eq!(
-            gone,
-            Gone {
-                events: true,
-                clients: false
-            }
-        );
-    }
-
-    #[test]
-    fn taking_an_event_rings_only_when_room_was_wanted() {
-        let shared = shared();
-        shared.event_taken();
-        let deadline = Instant::now() + Duration::from_millis(20);
-        let _ = shared.sleep(Some(deadline));
-        assert!(
-            Instant::now() >= deadline,
-            "woken without a request for room"
-        );
-        shared.want_room();
-        shared.event_taken();
-        let started = Instant::now();
-        let _ = shared.sleep(Some(started + LONG));
-        assert!(started.elapsed() < LONG / 2);
     }
 }

@@ -1,4 +1,4 @@
-//! `ws-blocking`: one client per connection (its own I/O and reader threads), driven by one
+//! `ws-blocking`: one client per connection (its own I/O thread), driven by one
 //! application thread per connection, like the tungstenite baseline.
 
 use std::time::{Duration, Instant};

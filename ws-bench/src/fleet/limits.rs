@@ -2,8 +2,8 @@
 //! (`RLIMIT_NOFILE`) and kernel task ids (`/proc/sys/kernel/pid_max`).
 //!
 //! The fleet wants 10,000 connections per adapter. Each costs one descriptor (ws-blocking:
-//! two, because its reader thread reads a clone of the socket) and, for ws-blocking, two
-//! threads. The soft descriptor limit is raised to the hard one in-process (no `ulimit` step
+//! three, the socket plus its I/O thread's poller and waker) and, for ws-blocking, one
+//! thread. The soft descriptor limit is raised to the hard one in-process (no `ulimit` step
 //! for the user); a hard limit cannot be raised without privileges, so a fleet that would not
 //! fit is made smaller and the report says so.
 

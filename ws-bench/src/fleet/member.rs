@@ -68,8 +68,8 @@ struct Measured {
 pub(super) fn measure(spec: &Spec) -> Result<FleetResult> {
     let requested = spec.plan.connections;
     let (descriptors, threads) = match spec.client.family() {
-        // A socket and, for the reader thread, its clone; an I/O and a reader thread.
-        Family::Blocking => (2, 2),
+        // A socket, the I/O thread's poller and its waker; the I/O thread.
+        Family::Blocking => (3, 1),
         Family::Tokio | Family::Smol => (1, 0),
     };
     let mut connections = requested;
