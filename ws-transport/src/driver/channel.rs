@@ -417,4 +417,78 @@ mod tests {
         assert_eq!(receiver.try_recv(), Some(1));
         assert_eq!(receiver.poll_recv(&cx), Poll::Ready(None));
     }
+
+    /// Runs `future` on this thread, parking between polls.
+    fn block_on<F: Future>(future: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn concurrent_senders_deliver_everything_once_in_each_senders_order_within_capacity() {
+        const SENDERS: u32 = 4;
+        const EACH: u32 = 20_000;
+        const CAPACITY: usize = 8;
+        let (sender, mut receiver) = bounded::<(u32, u32)>(CAPACITY);
+        let threads: Vec<_> = (0..SENDERS)
+            .map(|id| {
+                let sender = sender.clone();
+                std::thread::spawn(move || {
+                    for n in 0..EACH {
+                        if n % 2 == 0 {
+                            block_on(sender.send((id, n))).ok().unwrap();
+                        } else {
+                            let mut value = (id, n);
+                            loop {
+                                match sender.try_send(value) {
+                                    Ok(()) => break,
+                                    Err(Refused::Full(back)) => {
+                                        value = back;
+                                        std::thread::yield_now();
+                                    }
+                                    Err(Refused::Closed(_)) => panic!("closed early"),
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(sender);
+        let mut next = vec![0; SENDERS as usize];
+        let received = block_on(poll_fn(|cx| {
+            loop {
+                assert!(lock(&receiver.shared).queue.len() <= CAPACITY);
+                match receiver.poll_recv(cx) {
+                    Poll::Ready(Some((id, n))) => {
+                        assert_eq!(n, next[id as usize], "sender {id} out of order");
+                        next[id as usize] += 1;
+                    }
+                    Poll::Ready(None) => return Poll::Ready(next.iter().sum::<u32>()),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        }));
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(received, SENDERS * EACH);
+        assert!(
+            lock(&receiver.shared).room.0.is_empty(),
+            "no waiter left behind"
+        );
+    }
 }
