@@ -1,20 +1,25 @@
 //! The application's side: a cloneable sender and a receiver of events.
 
+use std::cell::Cell;
 use std::fmt;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::marker::PhantomData;
+use std::pin::pin;
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use ws_core::{Bytes, CloseCode, Message, State, Stats, Text};
+use ws_transport::channel::{Receiver, Refused, Sender};
 use ws_transport::{Command, Error, Event, TrySendError, check_close, json_message};
 
 use crate::shared::Shared;
+use crate::wait;
 
 /// Builds the handles of one driver.
 pub(crate) fn handles(
-    commands: SyncSender<Command>,
+    commands: Sender<Command>,
     events: Receiver<Event>,
     shared: Arc<Shared>,
     label: Arc<str>,
@@ -33,6 +38,7 @@ pub(crate) fn handles(
     let events = Events {
         receiver: events,
         owner,
+        single_reader: PhantomData,
     };
     (client, events)
 }
@@ -80,7 +86,7 @@ impl Drop for Clients {
 /// [`command_capacity`]: ws_transport::ClientOptionsBuilder::command_capacity
 #[derive(Clone)]
 pub struct Client {
-    commands: SyncSender<Command>,
+    commands: Sender<Command>,
     clients: Arc<Clients>,
     label: Arc<str>,
 }
@@ -91,7 +97,10 @@ impl Client {
     }
 
     fn command(&self, command: Command) -> Result<(), Error> {
-        self.commands.send(command).map_err(|_| Error::Stopped)?;
+        let mut send = pin!(self.commands.send(command));
+        if !matches!(wait::until(None, |cx| send.as_mut().poll(cx)), Some(Ok(()))) {
+            return Err(Error::Stopped);
+        }
         self.shared().ring();
         Ok(())
     }
@@ -111,10 +120,8 @@ impl Client {
                 self.shared().ring();
                 Ok(())
             }
-            Err(mpsc::TrySendError::Full(command)) => Err(TrySendError::refused(command, true)),
-            Err(mpsc::TrySendError::Disconnected(command)) => {
-                Err(TrySendError::refused(command, false))
-            }
+            Err(Refused::Full(command)) => Err(TrySendError::refused(command, true)),
+            Err(Refused::Closed(command)) => Err(TrySendError::refused(command, false)),
         }
     }
 
@@ -221,26 +228,37 @@ impl fmt::Debug for Client {
 pub struct Events {
     receiver: Receiver<Event>,
     owner: Arc<Owner>,
+    /// One thread reads at a time (`Send`, not `Sync`): the channel keeps one reader's waker.
+    single_reader: PhantomData<Cell<()>>,
 }
 
 impl Events {
     /// The next event, blocking; `None` once the client has stopped and every event was read.
     pub fn recv(&self) -> Option<Event> {
-        let event = self.receiver.recv().ok()?;
+        let event = wait::until(None, |cx| self.receiver.poll_recv(cx)).flatten()?;
         self.owner.shared.event_taken();
         Some(event)
     }
 
     /// The next event, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvTimeoutError> {
-        let event = self.receiver.recv_timeout(timeout)?;
+        let deadline = Instant::now().checked_add(timeout);
+        let event = wait::until(deadline, |cx| self.receiver.poll_recv(cx))
+            .ok_or(RecvTimeoutError::Timeout)?
+            .ok_or(RecvTimeoutError::Disconnected)?;
         self.owner.shared.event_taken();
         Ok(event)
     }
 
     /// The next event if there is one, without blocking.
     pub fn try_recv(&self) -> Result<Event, TryRecvError> {
-        let event = self.receiver.try_recv()?;
+        let Some(event) = self.receiver.try_recv() else {
+            return Err(if self.receiver.is_terminated() {
+                TryRecvError::Disconnected
+            } else {
+                TryRecvError::Empty
+            });
+        };
         self.owner.shared.event_taken();
         Ok(event)
     }

@@ -17,12 +17,12 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tungstenite::{Error as WireError, Message as WireMessage, WebSocket};
 use ws_core::ConnectionId;
+use ws_transport::channel::{self, Receiver, Sender};
 use ws_transport::{
     ClientOptions, Command, Error, Event, Outbox, Received, Session, Stage, Status, Work,
 };
@@ -80,7 +80,7 @@ pub struct Driver {
     /// The event channel and the backlog of events it had no room for: while anything is held
     /// the socket is not read, while it holds `event_capacity` events commands are not taken
     /// either. Closed once the application drops its events.
-    outbox: Outbox<SyncSender<Event>>,
+    outbox: Outbox<Sender<Event>>,
     /// Every client is gone (commands may still wait in the channel).
     clients_gone: bool,
     /// Connect threads let go of, joined before the driver returns.
@@ -98,8 +98,8 @@ impl Driver {
     pub fn new(options: ClientOptions) -> io::Result<(Driver, Client, Events)> {
         let (poller, waker) = Poller::new()?;
         let session = Session::new(&options);
-        let (command_sender, commands) = mpsc::sync_channel(options.command_capacity());
-        let (events, event_receiver) = mpsc::sync_channel(options.event_capacity());
+        let (command_sender, commands) = channel::bounded(options.command_capacity());
+        let (events, event_receiver) = channel::bounded(options.event_capacity());
         let outbox = Outbox::new(events, options.event_capacity());
         let shared = Arc::new(Shared::new(
             Published {
@@ -413,17 +413,12 @@ impl Driver {
             return;
         }
         for _ in 0..BATCH {
-            match self.commands.try_recv() {
-                Ok(command) => {
-                    let now = self.now();
-                    self.session.command(command, now);
-                }
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => {
-                    self.commands_closed = true;
-                    return;
-                }
-            }
+            let Some(command) = self.commands.try_recv() else {
+                self.commands_closed = self.commands.is_terminated();
+                return;
+            };
+            let now = self.now();
+            self.session.command(command, now);
         }
         self.busy = true;
     }

@@ -88,6 +88,7 @@ mod driver;
 mod link;
 mod poller;
 mod shared;
+mod wait;
 
 pub use client::{Client, Events};
 pub use driver::Driver;

@@ -51,6 +51,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod channel;
 mod command;
 pub mod convert;
 #[cfg(feature = "driver")]

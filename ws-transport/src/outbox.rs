@@ -1,8 +1,8 @@
 //! Events on their way to the application: the backlog policy every driver shares.
 
 use std::collections::VecDeque;
-use std::sync::mpsc;
 
+use crate::channel::{self, Refused};
 use crate::event::Event;
 
 /// The sending end of an event channel, as an [`Outbox`] uses it.
@@ -23,12 +23,12 @@ pub enum Handover {
     Closed,
 }
 
-impl EventSink for mpsc::SyncSender<Event> {
+impl EventSink for channel::Sender<Event> {
     fn offer(&mut self, event: Event) -> Handover {
         match self.try_send(event) {
             Ok(()) => Handover::Taken,
-            Err(mpsc::TrySendError::Full(event)) => Handover::Full(event),
-            Err(mpsc::TrySendError::Disconnected(_)) => Handover::Closed,
+            Err(Refused::Full(event)) => Handover::Full(event),
+            Err(Refused::Closed(_)) => Handover::Closed,
         }
     }
 }
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_full_channel_holds_messages_in_order_and_drops_rtt_samples() {
-        let (sender, receiver) = mpsc::sync_channel(1);
+        let (sender, receiver) = channel::bounded(1);
         let mut outbox = Outbox::new(sender, 2);
         outbox.push(message("a"));
         assert!(outbox.may_read());
@@ -192,12 +192,13 @@ mod tests {
         assert_eq!(texts(receiver.try_recv()), ["b"]);
         assert!(outbox.flush());
         assert!(outbox.is_empty() && outbox.may_read());
-        assert_eq!(texts(receiver.try_iter()), ["c"]);
+        assert_eq!(texts(receiver.try_recv()), ["c"]);
+        assert_eq!(receiver.try_recv().map(drop), None);
     }
 
     #[test]
     fn a_dropped_receiver_discards_what_is_held_and_what_comes() {
-        let (sender, receiver) = mpsc::sync_channel(1);
+        let (sender, receiver) = channel::bounded(1);
         let mut outbox = Outbox::new(sender, 8);
         outbox.push(message("a"));
         outbox.push(message("b"));

@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use ws_core::Message;
 
-use super::channel::{self, Refused};
 use super::runtime::Commands;
+use crate::channel::{self, Refused};
 use crate::command::{Command, TrySendError};
 use crate::event::Event;
 use crate::outbox::{EventSink, Handover};
@@ -117,7 +117,7 @@ impl Events {
 impl Stream for Events {
     type Item = Event;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         self.receiver.poll_recv(cx)
     }
 
@@ -169,11 +169,7 @@ impl Drop for EventSender {
 
 impl EventSink for EventSender {
     fn offer(&mut self, event: Event) -> Handover {
-        match self.sender.try_send(event) {
-            Ok(()) => Handover::Taken,
-            Err(Refused::Full(event)) => Handover::Full(event),
-            Err(Refused::Closed(_)) => Handover::Closed,
-        }
+        self.sender.offer(event)
     }
 }
 

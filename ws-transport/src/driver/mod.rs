@@ -25,7 +25,6 @@
 //! once on the next pass), hand its events on. All policy (heartbeat, backoff, queue) is in
 //! ws-core; the backlog policy is the [`Outbox`]'s.
 
-mod channel;
 mod handles;
 mod runtime;
 #[cfg(test)]

@@ -1,25 +1,31 @@
-//! The bounded channel behind both the command channel and the event stream.
+//! The bounded channel every adapter carries commands and events on, async or blocking.
 //!
 //! Written here rather than taken from a crate because of what a client costs when it is one
 //! of ten thousand idle ones, and per message when it is busy:
 //!
 //! - nothing is allocated up front: the queue is a `VecDeque` that grows only as far as it is
 //!   used and then reuses its storage (tokio's `mpsc` allocates a block of 32 slots per
-//!   channel, `async-channel` all `capacity` slots, ~14 KiB for 256 commands);
+//!   channel, `async-channel` and std's `sync_channel` all `capacity` slots, ~14 KiB for 256
+//!   commands);
 //! - nothing is allocated per message, nor per wait (the futures `mpsc` allocates a node per
 //!   message, `async-channel` a listener per wait).
 //!
 //! One mutex guards the queue and the wakers; it is held for a push or a pop, never across a
 //! wait. Senders waiting for room are all woken when room appears and race for it: sends
 //! from one task stay in order, sends from concurrent tasks have no order anyway.
+//!
+//! Waiting is expressed with [`Context`]s only, so a blocking caller waits by polling with a
+//! waker that unparks its thread.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 /// Why a value was handed back without waiting.
-pub(crate) enum Refused<T> {
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused<T> {
     /// No room now.
     Full(T),
     /// The receiver closed the channel or is gone.
@@ -79,7 +85,7 @@ fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
 }
 
 /// A bounded channel holding at most `capacity` values (at least 1).
-pub(crate) fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Mutex::new(State {
         queue: VecDeque::new(),
         capacity: capacity.max(1),
@@ -98,7 +104,7 @@ pub(crate) fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 /// A sending end; clones send into the same channel.
-pub(crate) struct Sender<T> {
+pub struct Sender<T> {
     shared: Shared<T>,
     /// Counted in `senders` (until [`detach`](Self::detach)).
     attached: bool,
@@ -106,7 +112,7 @@ pub(crate) struct Sender<T> {
 
 impl<T> Sender<T> {
     /// Queues `value` if there is room, without waiting.
-    pub(crate) fn try_send(&self, value: T) -> Result<(), Refused<T>> {
+    pub fn try_send(&self, value: T) -> Result<(), Refused<T>> {
         let mut state = lock(&self.shared);
         if state.closed {
             return Err(Refused::Closed(value));
@@ -124,7 +130,7 @@ impl<T> Sender<T> {
     }
 
     /// Queues `value`, waiting for room; hands it back if the channel is closed.
-    pub(crate) async fn send(&self, value: T) -> Result<(), T> {
+    pub async fn send(&self, value: T) -> Result<(), T> {
         let mut value = Some(value);
         let mut waiter = Waiter::new(&self.shared);
         poll_fn(|cx| {
@@ -192,7 +198,7 @@ impl<T> Sender<T> {
     }
 
     /// Waits until the receiver closed the channel or is gone.
-    pub(crate) async fn closed(&self) {
+    pub async fn closed(&self) {
         let mut waiter = Waiter::new(&self.shared);
         poll_fn(|cx| self.poll_closed(cx, &mut waiter.closing)).await;
     }
@@ -274,14 +280,14 @@ impl<T> Drop for Waiter<'_, T> {
 }
 
 /// The receiving end.
-pub(crate) struct Receiver<T> {
+pub struct Receiver<T> {
     shared: Shared<T>,
 }
 
 impl<T> Receiver<T> {
     /// The next value; `Ready(None)` once the channel is closed or every sender is gone, and
     /// nothing is left.
-    pub(crate) fn poll_recv(&mut self, cx: &Context<'_>) -> Poll<Option<T>> {
+    pub fn poll_recv(&self, cx: &Context<'_>) -> Poll<Option<T>> {
         let mut state = lock(&self.shared);
         if let Some(value) = state.queue.pop_front() {
             state.room.wake_all();
@@ -298,7 +304,7 @@ impl<T> Receiver<T> {
     }
 
     /// A value already queued, without waiting.
-    pub(crate) fn try_recv(&mut self) -> Option<T> {
+    pub fn try_recv(&self) -> Option<T> {
         let mut state = lock(&self.shared);
         let value = state.queue.pop_front();
         if value.is_some() {
@@ -308,22 +314,43 @@ impl<T> Receiver<T> {
     }
 
     /// Values queued now.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         lock(&self.shared).queue.len()
     }
 
+    /// Whether nothing is queued now.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.shared).queue.is_empty()
+    }
+
     /// Whether the receiver will see no more values once the queue is empty.
-    pub(crate) fn is_terminated(&self) -> bool {
+    pub fn is_terminated(&self) -> bool {
         let state = lock(&self.shared);
         state.queue.is_empty() && (state.closed || state.senders == 0)
     }
 
     /// Refuses every later send; what is queued can still be received.
-    pub(crate) fn close(&mut self) {
+    pub fn close(&self) {
         let mut state = lock(&self.shared);
         state.closed = true;
         state.room.wake_all();
         state.closing.wake_all();
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.shared);
+        f.debug_struct("Receiver")
+            .field("queued", &state.queue.len())
+            .field("capacity", &state.capacity)
+            .finish_non_exhaustive()
     }
 }
 
@@ -362,7 +389,7 @@ mod tests {
 
     #[test]
     fn values_arrive_in_order_and_the_end_follows_the_last_sender() {
-        let (sender, mut receiver) = bounded(2);
+        let (sender, receiver) = bounded(2);
         let other = sender.clone();
         assert!(sender.try_send(1).is_ok());
         assert!(other.try_send(2).is_ok());
@@ -379,7 +406,7 @@ mod tests {
 
     #[test]
     fn a_waiting_send_is_woken_by_room_and_an_abandoned_one_leaves_nothing() {
-        let (sender, mut receiver) = bounded(1);
+        let (sender, receiver) = bounded(1);
         sender.try_send(1).ok().unwrap();
         let count = Arc::new(Count::default());
         let waker = context(&count);
@@ -403,7 +430,7 @@ mod tests {
 
     #[test]
     fn closing_refuses_sends_keeps_what_is_queued_and_wakes_closed() {
-        let (sender, mut receiver) = bounded(4);
+        let (sender, receiver) = bounded(4);
         sender.try_send(1).ok().unwrap();
         let count = Arc::new(Count::default());
         let waker = context(&count);
@@ -442,7 +469,7 @@ mod tests {
         const SENDERS: u32 = 4;
         const EACH: u32 = 20_000;
         const CAPACITY: usize = 8;
-        let (sender, mut receiver) = bounded::<(u32, u32)>(CAPACITY);
+        let (sender, receiver) = bounded::<(u32, u32)>(CAPACITY);
         let threads: Vec<_> = (0..SENDERS)
             .map(|id| {
                 let sender = sender.clone();
