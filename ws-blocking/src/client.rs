@@ -3,7 +3,6 @@
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::pin::pin;
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
@@ -15,7 +14,6 @@ use ws_transport::channel::{Receiver, Refused, Sender};
 use ws_transport::{Command, Error, Event, TrySendError, check_close, json_message};
 
 use crate::shared::Shared;
-use crate::wait;
 
 /// Builds the handles of one driver.
 pub(crate) fn handles(
@@ -97,10 +95,9 @@ impl Client {
     }
 
     fn command(&self, command: Command) -> Result<(), Error> {
-        let mut send = pin!(self.commands.send(command));
-        if !matches!(wait::until(None, |cx| send.as_mut().poll(cx)), Some(Ok(()))) {
-            return Err(Error::Stopped);
-        }
+        self.commands
+            .send_blocking(command)
+            .map_err(|_| Error::Stopped)?;
         self.shared().ring();
         Ok(())
     }
@@ -235,17 +232,20 @@ pub struct Events {
 impl Events {
     /// The next event, blocking; `None` once the client has stopped and every event was read.
     pub fn recv(&self) -> Option<Event> {
-        let event = wait::until(None, |cx| self.receiver.poll_recv(cx)).flatten()?;
+        let event = self.receiver.recv_blocking()?;
         self.owner.shared.event_taken();
         Some(event)
     }
 
     /// The next event, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvTimeoutError> {
-        let deadline = Instant::now().checked_add(timeout);
-        let event = wait::until(deadline, |cx| self.receiver.poll_recv(cx))
-            .ok_or(RecvTimeoutError::Timeout)?
-            .ok_or(RecvTimeoutError::Disconnected)?;
+        let event = match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.receiver.recv_deadline(deadline)?,
+            None => self
+                .receiver
+                .recv_blocking()
+                .ok_or(RecvTimeoutError::Disconnected)?,
+        };
         self.owner.shared.event_taken();
         Ok(event)
     }

@@ -88,7 +88,6 @@ mod driver;
 mod link;
 mod poller;
 mod shared;
-mod wait;
 
 pub use client::{Client, Events};
 pub use driver::Driver;

@@ -14,14 +14,19 @@
 //! wait. Senders waiting for room are all woken when room appears and race for it: sends
 //! from one task stay in order, sends from concurrent tasks have no order anyway.
 //!
-//! Waiting is expressed with [`Context`]s only, so a blocking caller waits by polling with a
-//! waker that unparks its thread.
+//! Async callers wait through [`Context`]s; blocking callers use the `*_blocking` methods,
+//! which poll the same way with a waker that unparks their thread (one per thread, made on
+//! its first wait, so waiting allocates nothing after that).
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Instant;
 
 /// Why a value was handed back without waiting.
 #[derive(Debug, PartialEq, Eq)]
@@ -157,6 +162,12 @@ impl<T> Sender<T> {
             }
         })
         .await
+    }
+
+    /// Like [`send`](Self::send), blocking this thread while the channel is full.
+    pub fn send_blocking(&self, value: T) -> Result<(), T> {
+        let mut send = pin!(self.send(value));
+        park(|cx| send.as_mut().poll(cx))
     }
 
     /// `Ready(Ok)` while the channel has room, `Ready(Err)` once it is closed; otherwise
@@ -303,6 +314,19 @@ impl<T> Receiver<T> {
         Poll::Pending
     }
 
+    /// The next value, blocking this thread until there is one; `None` once the channel is
+    /// closed or every sender is gone, and nothing is left.
+    pub fn recv_blocking(&self) -> Option<T> {
+        park(|cx| self.poll_recv(cx))
+    }
+
+    /// Like [`recv_blocking`](Self::recv_blocking), giving up at `deadline`.
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        park_until(deadline, |cx| self.poll_recv(cx))
+            .ok_or(RecvTimeoutError::Timeout)?
+            .ok_or(RecvTimeoutError::Disconnected)
+    }
+
     /// A value already queued, without waiting.
     pub fn try_recv(&self) -> Option<T> {
         let mut state = lock(&self.shared);
@@ -336,6 +360,53 @@ impl<T> Receiver<T> {
         state.room.wake_all();
         state.closing.wake_all();
     }
+}
+
+/// Unparks the thread that waits.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    static UNPARK: Waker = Waker::from(Arc::new(Unpark(thread::current())));
+}
+
+/// Polls `poll` until it is ready, parking the thread in between. A wake-up that finds
+/// nothing ready (a stale waker, a spurious unpark) only costs another poll.
+fn park<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+    UNPARK.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(value) = poll(&mut cx) {
+                return value;
+            }
+            thread::park();
+        }
+    })
+}
+
+/// Like [`park`], giving up (`None`) once `deadline` has passed.
+fn park_until<T>(
+    deadline: Instant,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) -> Option<T> {
+    UNPARK.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(value) = poll(&mut cx) {
+                return Some(value);
+            }
+            thread::park_timeout(deadline.checked_duration_since(Instant::now())?);
+        }
+    })
 }
 
 impl<T> fmt::Debug for Sender<T> {
@@ -445,23 +516,22 @@ mod tests {
         assert_eq!(receiver.poll_recv(&cx), Poll::Ready(None));
     }
 
-    /// Runs `future` on this thread, parking between polls.
-    fn block_on<F: Future>(future: F) -> F::Output {
-        struct Unpark(std::thread::Thread);
-        impl Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        let mut future = pin!(future);
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-            std::thread::park();
-        }
+    #[test]
+    fn a_blocking_receive_ends_with_a_value_from_another_thread_or_at_its_deadline() {
+        let (sender, receiver) = bounded(1);
+        let thread = std::thread::spawn(move || sender.send_blocking(7));
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        assert_eq!(receiver.recv_deadline(deadline), Ok(7));
+        assert_eq!(thread.join().unwrap(), Ok(()));
+        assert_eq!(receiver.recv_blocking(), None, "the sender is gone");
+
+        let (_sender, receiver) = bounded::<u8>(1);
+        let deadline = Instant::now() + std::time::Duration::from_millis(20);
+        assert_eq!(
+            receiver.recv_deadline(deadline),
+            Err(RecvTimeoutError::Timeout)
+        );
+        assert!(Instant::now() >= deadline);
     }
 
     #[test]
@@ -476,7 +546,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for n in 0..EACH {
                         if n % 2 == 0 {
-                            block_on(sender.send((id, n))).ok().unwrap();
+                            sender.send_blocking((id, n)).unwrap();
                         } else {
                             let mut value = (id, n);
                             loop {
@@ -496,7 +566,7 @@ mod tests {
             .collect();
         drop(sender);
         let mut next = vec![0; SENDERS as usize];
-        let received = block_on(poll_fn(|cx| {
+        let received = park(|cx| {
             loop {
                 assert!(lock(&receiver.shared).queue.len() <= CAPACITY);
                 match receiver.poll_recv(cx) {
@@ -508,7 +578,7 @@ mod tests {
                     Poll::Pending => return Poll::Pending,
                 }
             }
-        }));
+        });
         for thread in threads {
             thread.join().unwrap();
         }
