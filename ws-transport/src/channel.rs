@@ -147,15 +147,9 @@ impl<T> Sender<T> {
                 Err(Refused::Closed(taken)) => Poll::Ready(Err(taken)),
                 Err(Refused::Full(taken)) => {
                     value = Some(taken);
-                    let mut state = lock(&self.shared);
-                    if state.closed || state.queue.len() < state.capacity {
+                    if self.poll_room(cx, &mut waiter.room).is_ready() {
                         // Room (or the end) came between the two locks: try again at once.
                         cx.waker().wake_by_ref();
-                    } else {
-                        let State {
-                            room, next_waiter, ..
-                        } = &mut *state;
-                        room.register(&mut waiter.room, next_waiter, cx.waker());
                     }
                     Poll::Pending
                 }
