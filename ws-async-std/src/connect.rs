@@ -9,8 +9,8 @@ use async_tungstenite::tungstenite::Error as WireError;
 use async_tungstenite::{WebSocketStream, client_async_with_config};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use ws_transport::driver::Connected;
-use ws_transport::{ClientOptions, Error, Stage};
+use ws_client::driver::Connected;
+use ws_client::{ClientOptions, Error, Stage};
 
 /// A TCP connection registered with async-io's reactor.
 type Tcp = Async<TcpStream>;
@@ -21,7 +21,7 @@ pub(crate) type Socket = WebSocketStream<MaybeTls<Tcp, TlsStream<Tcp>>>;
 /// Runs attempt `attempt`. Resolving, connecting and the TLS handshake are done here rather
 /// than by async-tungstenite so that a DNS failure, a refused port, a TLS failure and other
 /// socket errors stay distinct for the application, and so that the one rustls configuration
-/// built by ws-transport serves every attempt.
+/// built by ws-client serves every attempt.
 pub(crate) async fn connect(
     options: Arc<ClientOptions>,
     attempt: u32,

@@ -1,7 +1,7 @@
-//! The driver: ws-transport's async driver (one future per client, owning the socket, the
+//! The driver: ws-client's async driver (one future per client, owning the socket, the
 //! supervisor and one timer) on async-io's clock, timer and sockets. The loop, the write
 //! batching, the event backlog and the yield budget are
-//! [`ws_transport::driver`]'s; this file says what async-io is.
+//! [`ws_client::driver`]'s; this file says what async-io is.
 
 use std::fmt;
 use std::future::Future;
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use ws_transport::driver::{self, CommandReceiver, Connected, Runtime, command_channel};
-use ws_transport::{BoxFuture, ClientOptions, Error};
+use ws_client::driver::{self, CommandReceiver, Connected, Runtime, command_channel};
+use ws_client::{BoxFuture, ClientOptions, Error};
 
 use crate::Events;
 use crate::client::Client;

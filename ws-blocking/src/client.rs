@@ -9,9 +9,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use ws_client::channel::{Receiver, Refused, Sender};
+use ws_client::{Command, Error, Event, TrySendError, check_close, json_message};
 use ws_core::{Bytes, CloseCode, Message, State, Stats, Text};
-use ws_transport::channel::{Receiver, Refused, Sender};
-use ws_transport::{Command, Error, Event, TrySendError, check_close, json_message};
 
 use crate::shared::Shared;
 
@@ -81,7 +81,7 @@ impl Drop for Clients {
 /// the supervisor refuses comes back as [`Event::Rejected`], one it gives up on as
 /// [`Event::Undelivered`]. Nothing is lost silently.
 ///
-/// [`command_capacity`]: ws_transport::ClientOptionsBuilder::command_capacity
+/// [`command_capacity`]: ws_client::ClientOptionsBuilder::command_capacity
 #[derive(Clone)]
 pub struct Client {
     commands: Sender<Command>,
@@ -221,7 +221,7 @@ impl fmt::Debug for Client {
 /// to a host that does not answer cannot be interrupted (std has no way to); the drop then
 /// also waits for that to give up (the resolver's timeout; `connect_timeout` for TCP).
 ///
-/// [`event_capacity`]: ws_transport::ClientOptionsBuilder::event_capacity
+/// [`event_capacity`]: ws_client::ClientOptionsBuilder::event_capacity
 pub struct Events {
     receiver: Receiver<Event>,
     owner: Arc<Owner>,

@@ -22,9 +22,9 @@ use std::time::Duration;
 use tungstenite::WebSocket;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::handshake::client::Response;
+use ws_client::rustls::{ClientConfig, ClientConnection, StreamOwned};
+use ws_client::{ClientOptions, Error, Prepared, Stage};
 use ws_core::ConnectionId;
-use ws_transport::rustls::{ClientConfig, ClientConnection, StreamOwned};
-use ws_transport::{ClientOptions, Error, Prepared, Stage};
 
 use crate::link::{Link, Stream};
 use crate::shared::Shared;

@@ -21,11 +21,11 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tungstenite::{Error as WireError, Message as WireMessage, WebSocket};
-use ws_core::ConnectionId;
-use ws_transport::channel::{self, Receiver, Sender};
-use ws_transport::{
+use ws_client::channel::{self, Receiver, Sender};
+use ws_client::{
     ClientOptions, Command, Error, Event, Outbox, Received, Session, Stage, Status, Work,
 };
+use ws_core::ConnectionId;
 
 use crate::client::{Client, Events};
 use crate::connect::Attempt;

@@ -73,7 +73,7 @@
 //!
 //! # Secrets in logs
 //!
-//! Everything this crate and ws-transport print (`Debug`, `Display`, errors, `tracing`
+//! Everything this crate and ws-client print (`Debug`, `Display`, errors, `tracing`
 //! spans and events) shows URLs with every query value as `***`. One exception is upstream:
 //! tungstenite logs the raw handshake request, query and headers included, through the `log`
 //! crate at TRACE level (target `tungstenite::handshake::client`); keep that target at DEBUG
@@ -93,14 +93,14 @@ pub use client::{Client, Events};
 pub use driver::Driver;
 
 pub use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+pub use ws_client::{
+    ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
+    TrySendError, WebSocketLimits, WsUrl,
+};
 pub use ws_core::{
     Bytes, CloseCode, Config, ConfigBuilder, ConnectFailure, Disconnect, Heartbeat, Jitter,
     Liveness, Matcher, Message, Overflow, SendErrorKind, ServerPing, State, Stats, Text,
     TransportError, UndeliveredReason,
-};
-pub use ws_transport::{
-    ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    TrySendError, WebSocketLimits, WsUrl,
 };
 
 /// Starts a client on a new I/O thread and returns its handles. The first event is

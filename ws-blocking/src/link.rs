@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use ws_transport::rustls::{ClientConnection, StreamOwned};
+use ws_client::rustls::{ClientConnection, StreamOwned};
 
 /// A connection's bytes, plain or inside TLS.
 pub(crate) enum Stream {

@@ -90,7 +90,7 @@ impl Poller {
 mod tests {
     use super::*;
     use crate::shared::Published;
-    use ws_transport::Status;
+    use ws_client::Status;
 
     fn setup() -> (Poller, Shared) {
         let (poller, waker) = Poller::new().unwrap();

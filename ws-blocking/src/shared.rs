@@ -12,7 +12,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use ws_transport::Status;
+use ws_client::Status;
 
 /// Shared by the I/O thread, its helper threads and the application's handles.
 #[derive(Debug)]

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use ws_blocking::{Client, CloseCode, Events, Message, State};
+use ws_client::{ClientOptions, Event};
 use ws_testkit::conformance;
-use ws_transport::{ClientOptions, Event};
 
 /// Starts each client on its own I/O thread, exactly as an application would.
 struct Blocking;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{fast_config, is_open, next_event, until_end, wait_for};
 use ws_blocking::{ClientOptions, CloseCode, ConnectFailure, Disconnect, Error, Event, Message};
+use ws_client::rustls::{self, ServerConnection, StreamOwned};
 use ws_testkit::pki::TestPki;
-use ws_transport::rustls::{self, ServerConnection, StreamOwned};
 
 /// A TLS echo server on `listener`, a thread per connection (left running: the test process
 /// ends with them). Returns its `wss://` URL with a secret in the query.

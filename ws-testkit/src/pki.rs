@@ -9,9 +9,9 @@ use std::sync::Arc;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
-use ws_transport::Tls;
-use ws_transport::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use ws_transport::rustls::{self, RootCertStore};
+use ws_client::Tls;
+use ws_client::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use ws_client::rustls::{self, RootCertStore};
 
 /// A test CA and a server certificate it signed for `127.0.0.1`, `::1` and `localhost`.
 pub struct TestPki {

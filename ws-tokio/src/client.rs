@@ -1,4 +1,4 @@
-//! The application's side: a cloneable sender (the event stream is ws-transport's
+//! The application's side: a cloneable sender (the event stream is ws-client's
 //! [`Events`](crate::Events)).
 
 use std::fmt;
@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Serialize;
-use ws_core::{CloseCode, Message, State, Stats, Text};
 #[cfg(doc)]
-use ws_transport::Event;
-use ws_transport::driver::{CommandSender, SharedStatus};
-use ws_transport::{Command, Error, TrySendError, check_close, json_message};
+use ws_client::Event;
+use ws_client::driver::{CommandSender, SharedStatus};
+use ws_client::{Command, Error, TrySendError, check_close, json_message};
+use ws_core::{CloseCode, Message, State, Stats, Text};
 
 /// Sends to, closes and inspects one resilient connection. Cheap to clone; every clone talks
 /// to the same driver.
@@ -22,7 +22,7 @@ use ws_transport::{Command, Error, TrySendError, check_close, json_message};
 /// [`Event::Rejected`], one it gives up on as [`Event::Undelivered`]. Nothing is lost
 /// silently.
 ///
-/// [`command_capacity`]: ws_transport::ClientOptionsBuilder::command_capacity
+/// [`command_capacity`]: ws_client::ClientOptionsBuilder::command_capacity
 #[derive(Clone)]
 pub struct Client {
     commands: CommandSender,

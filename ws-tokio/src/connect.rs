@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use tokio::net::{TcpStream, lookup_host};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, client_async_tls_with_config};
-use ws_transport::driver::Connected;
-use ws_transport::{ClientOptions, Error};
+use ws_client::driver::Connected;
+use ws_client::{ClientOptions, Error};
 
 /// The socket of an open connection.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -26,7 +26,7 @@ pub(crate) async fn connect(
             e.into(),
             &prepared.label,
             &prepared.server,
-            ws_transport::Stage::Connect,
+            ws_client::Stage::Connect,
         )
     })?;
     let connector = match prepared.tls {

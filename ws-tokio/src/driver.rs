@@ -1,6 +1,6 @@
-//! The driver: ws-transport's async driver (one task per client, owning the socket, the
+//! The driver: ws-client's async driver (one task per client, owning the socket, the
 //! supervisor and one timer) on tokio's clock, timer and sockets. The loop, the write
-//! batching, the event backlog and the yield budget are [`ws_transport::driver`]'s; this file
+//! batching, the event backlog and the yield budget are [`ws_client::driver`]'s; this file
 //! says what tokio is.
 
 use std::fmt;
@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use tokio::time::Sleep;
-use ws_transport::driver::{self, CommandReceiver, Connected, Runtime, command_channel};
-use ws_transport::{BoxFuture, ClientOptions, Error};
+use ws_client::driver::{self, CommandReceiver, Connected, Runtime, command_channel};
+use ws_client::{BoxFuture, ClientOptions, Error};
 
 use crate::Events;
 use crate::client::Client;

@@ -1,8 +1,8 @@
 //! Endings that must stay ended: the application's own close, a peer's permanent close code,
 //! and a handshake refused as unauthorised.
 
+use ws_client::{Error, Event};
 use ws_core::{CloseCode, ConnectFailure, Disconnect, State};
-use ws_transport::{Error, Event};
 
 use super::observe::{Scenario, describe_all, is_closed, is_open};
 use super::setup::{INITIAL_DELAY, build, fast_reconnect, options};

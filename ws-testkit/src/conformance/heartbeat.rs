@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use ws_client::{Error, Event, Timeout};
 use ws_core::{CloseCode, Disconnect};
-use ws_transport::{Error, Event, Timeout};
 
 use super::observe::{Scenario, is_disconnected, is_open};
 use super::setup::{build, fast_reconnect, options};

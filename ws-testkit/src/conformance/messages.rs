@@ -1,8 +1,8 @@
 //! Payload scenarios: binary and JSON round trips, a 10 MiB message, and what happens when
 //! the server sends something the client must refuse (too large, or an invalid frame).
 
+use ws_client::{Error, Event};
 use ws_core::{Bytes, Disconnect, Message, TransportError};
-use ws_transport::{Error, Event};
 
 use super::observe::{Scenario, describe_all, is_closed, is_open};
 use super::setup::{INITIAL_DELAY, build, fast_reconnect, options};

@@ -63,7 +63,7 @@ pub trait Adapter: Sync {
     /// The adapter's name, for failure messages.
     fn name(&self) -> &'static str;
     /// Starts a client that connects at once with these options.
-    fn start(&self, options: ws_transport::ClientOptions) -> Self::Client;
+    fn start(&self, options: ws_client::ClientOptions) -> Self::Client;
 }
 
 /// A running client, driven from a test thread.
@@ -75,7 +75,7 @@ pub trait Client: Send {
     /// Starts a graceful close.
     fn close(&self, code: ws_core::CloseCode, reason: &str);
     /// The next event, waiting at most `timeout`; None on timeout or once the stream ended.
-    fn next_event(&mut self, timeout: std::time::Duration) -> Option<ws_transport::Event>;
+    fn next_event(&mut self, timeout: std::time::Duration) -> Option<ws_client::Event>;
     /// The lifecycle state now.
     fn state(&self) -> ws_core::State;
 }

@@ -7,8 +7,8 @@
 use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
+use ws_client::Event;
 use ws_core::Message;
-use ws_transport::Event;
 
 use super::{Adapter, Client};
 

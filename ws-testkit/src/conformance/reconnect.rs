@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use ws_client::{Error, Event, Timeout};
 use ws_core::{ConnectFailure, Disconnect, State, UndeliveredReason};
-use ws_transport::{Error, Event, Timeout};
 
 use super::observe::{Scenario, describe_all, is_closed, is_disconnected, is_open};
 use super::setup::{build, fast_reconnect, options};

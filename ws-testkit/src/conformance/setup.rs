@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
+use ws_client::{ClientOptions, ClientOptionsBuilder};
 use ws_core::{Config, ConfigBuilder, Jitter};
-use ws_transport::{ClientOptions, ClientOptionsBuilder};
 
 /// The first reconnect delay of [`fast_reconnect`].
 pub(crate) const INITIAL_DELAY: Duration = Duration::from_millis(20);

@@ -175,7 +175,7 @@ impl TryFrom<Uri> for WsUrl {
 ///
 /// ```
 /// assert_eq!(
-///     ws_transport::redact("wss://bob:hunter2@example.com/feed?token=abc&room=7#x"),
+///     ws_client::redact("wss://bob:hunter2@example.com/feed?token=abc&room=7#x"),
 ///     "wss://bob:***@example.com/feed?token=***&room=***"
 /// );
 /// ```

@@ -1,4 +1,4 @@
-//! `ws-transport`: what every resilient-ws adapter shares, with no runtime in it.
+//! `ws-client`: what every resilient-ws adapter shares, with no runtime in it.
 //!
 //! [`ws-core`](ws_core) decides (heartbeat, reconnect, queue, close policy) and does no I/O;
 //! an adapter (tokio, smol, blocking std) owns a socket, a timer and a loop. Between the two

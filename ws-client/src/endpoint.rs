@@ -111,7 +111,7 @@ type AsyncProvider = dyn Fn(u32) -> BoxFuture<Result<Target, Error>> + Send + Sy
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use ws_transport::{Endpoint, Target};
+/// use ws_client::{Endpoint, Target};
 ///
 /// let issued = AtomicU32::new(0);
 /// let endpoint = Endpoint::from_fn(move |_attempt| {
