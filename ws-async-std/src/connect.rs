@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use async_io::Async;
 use async_tungstenite::stream::Stream as MaybeTls;
-use async_tungstenite::tungstenite::Error as WireError;
 use async_tungstenite::{WebSocketStream, client_async_with_config};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use ws_client::driver::Connected;
-use ws_client::{ClientOptions, Error, Stage};
+use ws_client::runtime::{Connected, Prepared};
+use ws_client::{Attempt, ClientOptions, Error};
 
 /// A TCP connection registered with async-io's reactor.
 type Tcp = Async<TcpStream>;
@@ -24,35 +23,29 @@ pub(crate) type Socket = WebSocketStream<MaybeTls<Tcp, TlsStream<Tcp>>>;
 /// built by ws-client serves every attempt.
 pub(crate) async fn connect(
     options: Arc<ClientOptions>,
-    attempt: u32,
+    attempt: Attempt,
 ) -> Result<Connected<Socket>, Error> {
-    let prepared = options.prepare(attempt).await?;
+    let mut prepared = Prepared::new(&options, attempt).await?;
     // IP literals resolve at once; host names on async-net's blocking thread pool.
     let resolved = async_net::resolve((prepared.host.as_str(), prepared.port)).await;
     let tcp = prepared.connect_any(resolved, Tcp::connect).await?;
     // Heartbeats and small messages must not wait for Nagle's algorithm.
-    tcp.get_ref().set_nodelay(true).map_err(|e| {
-        Error::transport(e.into(), &prepared.label, &prepared.server, Stage::Connect)
-    })?;
-    let handshake_error = |e: WireError| Error::handshake(e, &prepared.label, &prepared.server);
+    tcp.get_ref()
+        .set_nodelay(true)
+        .map_err(|e| prepared.socket_error(e))?;
     let stream = match &prepared.tls {
         Some(config) => {
             let tls = TlsConnector::from(Arc::clone(config))
                 .connect(prepared.server_name()?, tcp)
                 .await
-                .map_err(|e| handshake_error(e.into()))?;
+                .map_err(|e| prepared.handshake_error(e.into()))?;
             MaybeTls::Tls(tls)
         }
         None => MaybeTls::Plain(tcp),
     };
-    let (socket, response) =
-        client_async_with_config(prepared.request, stream, Some(prepared.websocket))
-            .await
-            .map_err(handshake_error)?;
-    Ok(Connected {
-        socket,
-        response,
-        server: prepared.server,
-        label: prepared.label,
-    })
+    let request = std::mem::take(&mut prepared.request);
+    let (socket, response) = client_async_with_config(request, stream, Some(prepared.websocket))
+        .await
+        .map_err(|e| prepared.handshake_error(e))?;
+    Ok(prepared.into_connected(socket, response))
 }

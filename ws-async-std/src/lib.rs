@@ -95,30 +95,62 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod client;
 mod connect;
-mod driver;
+mod runtime;
 
-pub use client::Client;
-pub use driver::Driver;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-pub use ws_client::driver::Events;
 pub use ws_client::{
-    ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    TrySendError, WebSocketLimits, WsUrl,
+    Attempt, Bytes, Client, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
+    ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
+    Events, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow,
+    ReconnectDecision, SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch,
+    Stats, Target, Text, Timeout, Tls, TransportError, TryRecvError, TrySendError,
+    UndeliveredReason, WebSocketLimits, WsUrl, default_close_policy, rustls,
 };
-pub use ws_core::{
-    Bytes, CloseCode, Config, ConfigBuilder, ConnectFailure, Disconnect, Heartbeat, Jitter,
-    Liveness, Matcher, Message, Overflow, SendErrorKind, ServerPing, State, Stats, Text,
-    TransportError, UndeliveredReason,
-};
+
+/// Starts a client on smol's global executor and returns its handles. The first event is
+/// [`Event::Connecting`]; sends made before the connection opens are queued.
+///
+/// To run the driver on an executor of your own (async-std, an `async_executor::Executor`,
+/// a `join`), use [`connect_with_driver`].
+#[cfg(feature = "smol")]
+pub fn connect(options: ClientOptions) -> (Client, Events) {
+    let (client, events, driver) = connect_with_driver(options);
+    smol::spawn(driver).detach();
+    (client, events)
+}
 
 /// Creates a client and returns its handles and its [`Driver`], which you spawn on your
-/// executor (see the crate documentation). Once the driver runs, the first event is
-/// [`Event::Connecting`]; sends made before the connection opens are queued.
-pub fn connect(options: ClientOptions) -> (Client, Events, Driver) {
-    let (driver, client, events) = Driver::new(options);
-    (client, events, driver)
+/// executor (`smol::spawn(driver).detach()`, `async_std::task::spawn(driver)`…). Nothing
+/// happens until the driver is polled.
+pub fn connect_with_driver(options: ClientOptions) -> (Client, Events, Driver) {
+    let (driver, client, events) = ws_client::runtime::Driver::new(options, runtime::AsyncIo);
+    (client, events, Driver(driver))
+}
+
+/// The future behind a [`Client`]: a plain `Future<Output = ()> + Send + 'static` for any
+/// executor. It completes once the client has closed for good and the last event is handed
+/// over, or once every handle is gone and the connection is closed. Dropping it stops the
+/// client at once, without a closing handshake.
+#[must_use = "the client does nothing until its driver is spawned or awaited"]
+pub struct Driver(ws_client::runtime::Driver<runtime::AsyncIo>);
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 #[cfg(test)]

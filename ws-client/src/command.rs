@@ -1,123 +1,94 @@
-//! What the application asks of the driver.
+//! What the application's handles ask of the driver, and the channel that carries it.
 
-use std::fmt;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use ws_core::{CloseCode, CloseError, Message, Text};
+use ws_core::{CloseCode, ConnectionId, Message, Text};
+
+use crate::channel::{self, Refused};
 
 /// A request from an application handle to its driver, carried over the command channel in
 /// the order the application made them.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Command {
+#[derive(Debug)]
+pub(crate) enum Command {
     /// Send now if open, else queue (see `Supervisor::send`).
     Send(Message),
-    /// Send ahead of the queue, only on an open connection (login or subscribe messages with
-    /// `hold_queue_until_ready`).
-    SendNow(Message),
-    /// Release the queue held by `hold_queue_until_ready`.
-    Ready,
+    /// Like `Send`; a message still queued after `within` comes back as expired.
+    SendWithin(Message, Duration),
+    /// Send ahead of the queue, only on the named open connection.
+    SendNow(ConnectionId, Message),
+    /// Release the queue held by `hold_queue_until_ready` on the named connection.
+    Ready(ConnectionId),
     /// Close gracefully; never followed by a reconnect.
-    Close {
-        /// The code to send.
-        code: CloseCode,
-        /// The reason to send.
-        reason: Text,
-    },
+    Close { code: CloseCode, reason: Text },
     /// Replace the connection now (e.g. after a network change).
     ReconnectNow,
     /// The network changed: probe an open connection at once, or skip a backoff wait.
     NetworkChanged,
 }
 
-/// Checks a close code and reason the way the supervisor will ([`CloseError::check`]), so a
-/// handle can report a bad one to its caller at once instead of through the event stream.
-pub fn check_close(code: CloseCode, reason: &Text) -> Result<(), CloseError> {
-    CloseError::check(code, reason)
-}
-
-/// Why a handle's `try_send` handed a message back (the same in every adapter).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum TrySendError {
-    /// The command channel is full: the driver is behind (the socket does not take writes,
-    /// or the application is not reading events). Retry later, or use the waiting `send`.
-    Full(Message),
-    /// The client has stopped for good.
-    Stopped(Message),
-}
-
-impl TrySendError {
-    /// The error for a [`Command::Send`] the command channel refused: [`Full`](Self::Full)
-    /// when it had no room, else [`Stopped`](Self::Stopped).
-    ///
-    /// # Panics
-    ///
-    /// If `command` is not a [`Command::Send`]: `try_send` offers nothing else.
-    pub fn refused(command: Command, full: bool) -> Self {
-        let Command::Send(message) = command else {
-            panic!("try_send offers only Command::Send, got {command:?}");
-        };
-        if full {
-            TrySendError::Full(message)
-        } else {
-            TrySendError::Stopped(message)
-        }
-    }
-
-    /// The message, untouched.
-    pub fn into_message(self) -> Message {
+impl Command {
+    /// The message this command carries, if it is a send: what a refused command hands back.
+    pub(crate) fn into_message(self) -> Option<Message> {
         match self {
-            TrySendError::Full(message) | TrySendError::Stopped(message) => message,
+            Command::Send(message)
+            | Command::SendWithin(message, _)
+            | Command::SendNow(_, message) => Some(message),
+            Command::Ready(_)
+            | Command::Close { .. }
+            | Command::ReconnectNow
+            | Command::NetworkChanged => None,
         }
     }
 }
 
-impl fmt::Display for TrySendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(m) => write!(
-                f,
-                "message of {} bytes not taken: the command channel is full",
-                m.len()
-            ),
-            TrySendError::Stopped(m) => write!(
-                f,
-                "message of {} bytes not taken: the connection has stopped",
-                m.len()
-            ),
-        }
+/// The command channel of a client holding `capacity` commands: the handles' end and the
+/// driver's. Costs nothing per command and allocates only as far as it fills.
+pub(crate) fn command_channel(capacity: usize) -> (CommandSender, CommandReceiver) {
+    let (sender, receiver) = channel::bounded(capacity);
+    (CommandSender(sender), CommandReceiver(receiver))
+}
+
+/// The handles' end of the command channel. Cloning it adds a sender; its capacity is exact
+/// however many clones send at once.
+#[derive(Clone)]
+pub(crate) struct CommandSender(channel::Sender<Command>);
+
+impl CommandSender {
+    /// Queues `command`, waiting while the channel is full; hands it back once the driver has
+    /// stopped taking commands.
+    pub(crate) async fn send(&self, command: Command) -> Result<(), Command> {
+        self.0.send(command).await
+    }
+
+    /// Queues `command` without waiting.
+    pub(crate) fn try_send(&self, command: Command) -> Result<(), Refused<Command>> {
+        self.0.try_send(command)
+    }
+
+    /// Waits until the driver has stopped taking commands (closed the channel, or is gone).
+    pub(crate) async fn closed(&self) {
+        self.0.closed().await;
     }
 }
 
-impl std::error::Error for TrySendError {}
+/// The driver's end of the command channel.
+pub(crate) struct CommandReceiver(channel::Receiver<Command>);
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn close_arguments_are_checked_like_the_supervisor_does() {
-        assert_eq!(check_close(CloseCode::NORMAL, &Text::from("bye")), Ok(()));
-        assert_eq!(
-            check_close(CloseCode::ABNORMAL, &Text::new()),
-            Err(CloseError::CodeNotSendable(CloseCode::ABNORMAL))
-        );
-        let long = Text::from("x".repeat(124));
-        assert_eq!(
-            check_close(CloseCode::NORMAL, &long),
-            Err(CloseError::ReasonTooLong(124))
-        );
+impl CommandReceiver {
+    /// The next command; `Ready(None)` once every sender is gone and nothing is left.
+    pub(crate) fn poll_recv(&mut self, cx: &Context<'_>) -> Poll<Option<Command>> {
+        self.0.poll_recv(cx)
     }
 
-    #[test]
-    fn a_refused_send_gives_its_message_back_with_the_reason() {
-        let full = TrySendError::refused(Command::Send(Message::from("a")), true);
-        assert_eq!(
-            full.to_string(),
-            "message of 1 bytes not taken: the command channel is full"
-        );
-        let stopped = TrySendError::refused(Command::Send(Message::from("bc")), false);
-        assert!(matches!(&stopped, TrySendError::Stopped(_)));
-        assert_eq!(stopped.into_message().as_text(), Some("bc"));
+    /// Refuses every later send; commands already in the channel can still be taken with
+    /// [`try_recv`](Self::try_recv).
+    pub(crate) fn close(&mut self) {
+        self.0.close();
+    }
+
+    /// A command already in the channel, without waiting.
+    pub(crate) fn try_recv(&mut self) -> Option<Command> {
+        self.0.try_recv()
     }
 }

@@ -103,18 +103,53 @@ pub(crate) fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue
     Ok((parsed_name, parsed_value))
 }
 
-type SyncProvider = dyn Fn(u32) -> Result<Target, Error> + Send + Sync;
-type AsyncProvider = dyn Fn(u32) -> BoxFuture<Result<Target, Error>> + Send + Sync;
+type SyncProvider = dyn Fn(Attempt) -> Result<Target, Error> + Send + Sync;
+type AsyncProvider = dyn Fn(Attempt) -> BoxFuture<Result<Target, Error>> + Send + Sync;
 
-/// Where to connect: a fixed target, or a provider called before every attempt with the
-/// attempt number (0 for the first connect, then 1, 2, … for reconnects).
+/// What a URL function knows about the attempt it prepares.
+///
+/// With credentials in the URL or a header, `previous_failure` says why the last attempt
+/// failed: an HTTP 401 or 403 there means the server refused the credentials it was given
+/// (they expired while the handshake stalled, or were revoked), so fetch fresh ones. A client
+/// whose URL comes from a function retries such a refusal `auth_retries` times in a row
+/// before it treats it as permanent.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// 0 for the first connect, then 1, 2, … for the reconnects since the last open.
+    pub number: u32,
+    /// Why the previous attempt failed to connect; `None` for the first attempt and after a
+    /// connection that opened.
+    pub previous_failure: Option<Error>,
+}
+
+impl Attempt {
+    /// Attempt `number`, after `previous_failure`.
+    pub(crate) fn new(number: u32, previous_failure: Option<Error>) -> Self {
+        Attempt {
+            number,
+            previous_failure,
+        }
+    }
+
+    /// The HTTP status the server refused the previous attempt with, if it did.
+    pub fn previous_status(&self) -> Option<u16> {
+        match &self.previous_failure {
+            Some(Error::Http { status, .. }) => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Where to connect: a fixed target, or a function called before every attempt with its
+/// [`Attempt`] (the attempt number and why the previous one failed).
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use ws_client::{Endpoint, Target};
+/// use ws_client::{Attempt, Endpoint, Target};
 ///
 /// let issued = AtomicU32::new(0);
-/// let endpoint = Endpoint::from_fn(move |_attempt| {
+/// let endpoint = Endpoint::from_fn(move |_attempt: Attempt| {
 ///     let token = issued.fetch_add(1, Ordering::Relaxed); // a fresh token per attempt
 ///     Target::parse(&format!("wss://example.com/feed?token={token}"))
 /// });
@@ -145,7 +180,7 @@ impl Endpoint {
     /// failure, so the reconnect policy retries it) and is reported to the application.
     pub fn from_fn<F>(provider: F) -> Self
     where
-        F: Fn(u32) -> Result<Target, Error> + Send + Sync + 'static,
+        F: Fn(Attempt) -> Result<Target, Error> + Send + Sync + 'static,
     {
         Endpoint(Provider::Sync(Arc::new(provider)))
     }
@@ -154,7 +189,7 @@ impl Endpoint {
     /// wait counts against `connect_timeout`, and closing the client cancels it.
     pub fn from_async_fn<F, Fut>(provider: F) -> Self
     where
-        F: Fn(u32) -> Fut + Send + Sync + 'static,
+        F: Fn(Attempt) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Target, Error>> + Send + 'static,
     {
         Endpoint(Provider::Async(Arc::new(move |attempt| {
@@ -162,8 +197,8 @@ impl Endpoint {
         })))
     }
 
-    /// The target for attempt number `attempt`.
-    pub async fn resolve(&self, attempt: u32) -> Result<Target, Error> {
+    /// The target for `attempt`.
+    pub(crate) async fn resolve(&self, attempt: Attempt) -> Result<Target, Error> {
         match &self.0 {
             Provider::Fixed(target) => Ok(Target::clone(target)),
             Provider::Sync(provider) => provider(attempt),
@@ -205,7 +240,7 @@ impl fmt::Debug for Endpoint {
 /// The handshake request for `target`: the standard WebSocket headers, then the options'
 /// `headers`, then the target's own (each replacing same-named ones before it), then the
 /// `Sec-WebSocket-Protocol` offer unless a header already set it.
-pub fn handshake_request(
+pub(crate) fn handshake_request(
     target: &Target,
     headers: &HeaderMap,
     subprotocols: &[String],
@@ -258,10 +293,21 @@ mod tests {
     #[test]
     fn providers_are_called_before_every_attempt() {
         let endpoint =
-            Endpoint::from_fn(|attempt| Target::parse(&format!("ws://h/?token=t{attempt}")));
-        let urls: Vec<String> = (0..3)
-            .map(|n| {
-                block_on(endpoint.resolve(n))
+            Endpoint::from_fn(|attempt: Attempt| {
+                let status = attempt.previous_status().unwrap_or(0);
+                Target::parse(&format!("ws://h/?token=t{}-{status}", attempt.number))
+            });
+        let refused = Error::Http {
+            url: "ws://h/".into(),
+            status: 401,
+            retry_after: None,
+            body: None,
+        };
+        let urls: Vec<String> = [None, Some(refused), None]
+            .into_iter()
+            .enumerate()
+            .map(|(n, failure)| {
+                block_on(endpoint.resolve(Attempt::new(n as u32, failure)))
                     .unwrap()
                     .url()
                     .as_str()
@@ -270,13 +316,14 @@ mod tests {
             .collect();
         assert_eq!(
             urls,
-            ["ws://h/?token=t0", "ws://h/?token=t1", "ws://h/?token=t2"]
+            ["ws://h/?token=t0-0", "ws://h/?token=t1-401", "ws://h/?token=t2-0"]
         );
 
-        let endpoint = Endpoint::from_async_fn(|attempt| async move {
-            Target::parse("ws://h/")?.with_header("authorization", &format!("Bearer {attempt}"))
+        let endpoint = Endpoint::from_async_fn(|attempt: Attempt| async move {
+            Target::parse("ws://h/")?
+                .with_header("authorization", &format!("Bearer {}", attempt.number))
         });
-        let target = block_on(endpoint.resolve(4)).unwrap();
+        let target = block_on(endpoint.resolve(Attempt::new(4, None))).unwrap();
         assert_eq!(target.headers()["authorization"], "Bearer 4");
         assert_eq!(format!("{endpoint:?}"), "Endpoint(async fn)");
     }

@@ -104,6 +104,13 @@ pub enum Error {
         /// What the peer did wrong.
         reason: String,
     },
+    /// The peer sent a text message that is not valid UTF-8.
+    InvalidUtf8 {
+        /// The URL, redacted.
+        url: String,
+        /// Where the encoding broke, from the decoder.
+        detail: String,
+    },
     /// The peer sent a message or frame larger than the configured limit.
     MessageTooLarge {
         /// The size announced or reached.
@@ -131,9 +138,9 @@ pub enum Error {
     Json(Arc<serde_json::Error>),
     /// `close()` was called with a code that may not be sent or a reason that is too long.
     InvalidClose(CloseError),
-    /// The connection's driver has stopped (after a close, giving up, or a permanent failure):
-    /// nothing more can be sent.
-    Stopped,
+    /// The client has closed for good (after the application's close, giving up, or a
+    /// permanent failure): nothing more can be sent.
+    Closed,
 }
 
 /// What the client was doing when an I/O error happened.
@@ -178,7 +185,7 @@ impl Error {
     }
 
     /// A failed DNS lookup of `host`.
-    pub fn dns(host: &str, error: io::Error) -> Self {
+    pub(crate) fn dns(host: &str, error: io::Error) -> Self {
         Error::Dns {
             host: host.to_owned(),
             source: Arc::new(error),
@@ -186,7 +193,7 @@ impl Error {
     }
 
     /// A failed TCP connect to `addr` (`url` redacted for the message).
-    pub fn tcp_connect(url: &str, addr: SocketAddr, error: io::Error) -> Self {
+    pub(crate) fn tcp_connect(url: &str, addr: SocketAddr, error: io::Error) -> Self {
         if error.kind() == io::ErrorKind::ConnectionRefused {
             Error::Refused {
                 url: url.to_owned(),
@@ -203,7 +210,7 @@ impl Error {
 
     /// Classifies a failed TLS or WebSocket opening handshake with `server` (`host:port`) for
     /// `url` (already redacted).
-    pub fn handshake(error: tungstenite::Error, url: &str, server: &str) -> Self {
+    pub(crate) fn handshake(error: tungstenite::Error, url: &str, server: &str) -> Self {
         match error {
             tungstenite::Error::Http(response) => {
                 let retry_after = response
@@ -239,7 +246,7 @@ impl Error {
     }
 
     /// Classifies an error reading from or writing to an open connection.
-    pub fn transport(error: tungstenite::Error, url: &str, server: &str, stage: Stage) -> Self {
+    pub(crate) fn transport(error: tungstenite::Error, url: &str, server: &str, stage: Stage) -> Self {
         Self::from_tungstenite(error, url, server, stage)
     }
 
@@ -285,6 +292,10 @@ impl Error {
             tungstenite::Error::Http(response) => {
                 protocol(format!("unexpected HTTP response {}", response.status()))
             }
+            tungstenite::Error::Utf8(detail) => Error::InvalidUtf8 {
+                url: url.to_owned(),
+                detail,
+            },
             tungstenite::Error::Url(url_error) => Error::InvalidUrl {
                 url: url.to_owned(),
                 reason: url_error.to_string(),
@@ -294,7 +305,7 @@ impl Error {
     }
 
     /// The class of a failed connect attempt, for the core's close policy.
-    pub fn connect_failure(&self) -> ConnectFailure {
+    pub(crate) fn connect_failure(&self) -> ConnectFailure {
         match self {
             Error::Tls { .. } => ConnectFailure::Tls,
             Error::Http {
@@ -305,7 +316,9 @@ impl Error {
                 status: *status,
                 retry_after: *retry_after,
             },
-            Error::Protocol { .. } | Error::MessageTooLarge { .. } => ConnectFailure::Protocol,
+            Error::Protocol { .. } | Error::InvalidUtf8 { .. } | Error::MessageTooLarge { .. } => {
+                ConnectFailure::Protocol
+            }
             // DNS, refused, socket errors, and a failing provider (a token service that is
             // down) are usually temporary.
             _ => ConnectFailure::Io,
@@ -313,14 +326,30 @@ impl Error {
     }
 
     /// The class of an error on an open connection, for the core's close policy.
-    pub fn transport_error(&self) -> TransportError {
+    pub(crate) fn transport_error(&self) -> TransportError {
         match self {
-            Error::Protocol { .. } | Error::InvalidUrl { .. } => TransportError::Protocol,
+            Error::Protocol { .. } | Error::InvalidUtf8 { .. } | Error::InvalidUrl { .. } => {
+                TransportError::Protocol
+            }
             Error::MessageTooLarge { .. } => TransportError::MessageTooLarge,
             Error::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
                 TransportError::Eof
             }
             _ => TransportError::Io,
+        }
+    }
+}
+
+impl Error {
+    /// The close code that tells the peer why this error ends the connection, when it is the
+    /// peer's fault: 1002 for a protocol violation, 1007 for invalid UTF-8, 1009 for a message
+    /// over the limit (RFC 6455 §7.4.1).
+    pub(crate) fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol { .. } => Some(CloseCode::PROTOCOL_ERROR),
+            Error::InvalidUtf8 { .. } => Some(CloseCode::INVALID_PAYLOAD),
+            Error::MessageTooLarge { .. } => Some(CloseCode::MESSAGE_TOO_BIG),
+            _ => None,
         }
     }
 }
@@ -332,7 +361,7 @@ fn rustls_error(error: &io::Error) -> Option<&rustls::Error> {
 
 /// `Retry-After` in its seconds form (`120`). The HTTP-date form is ignored: reading it needs
 /// the wall clock, and servers that rate-limit WebSocket upgrades send seconds.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -393,6 +422,9 @@ impl fmt::Display for Error {
             Error::Protocol { url, reason } => {
                 write!(f, "WebSocket protocol error from {url}: {reason}")
             }
+            Error::InvalidUtf8 { url, detail } => {
+                write!(f, "{url} sent a text message that is not UTF-8: {detail}")
+            }
             Error::MessageTooLarge { size, max } => write!(
                 f,
                 "the peer sent a message of {size} bytes, over the limit of {max} bytes"
@@ -414,10 +446,10 @@ impl fmt::Display for Error {
                 }
                 Timeout::Idle => write!(f, "{url} went silent for the idle timeout: peer is dead"),
             },
-            Error::Provider(error) => write!(f, "the URL provider failed: {error}"),
+            Error::Provider(error) => write!(f, "the URL function failed: {error}"),
             Error::Json(error) => write!(f, "JSON serialisation failed: {error}"),
             Error::InvalidClose(error) => write!(f, "invalid close: {error}"),
-            Error::Stopped => f.write_str("the connection has stopped; nothing more can be sent"),
+            Error::Closed => f.write_str("the client is closed; nothing more can be sent"),
         }
     }
 }

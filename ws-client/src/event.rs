@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ws_core::{CloseCode, Disconnect, Message, SendErrorKind, Text, UndeliveredReason};
+use ws_core::{
+    CloseCode, ConnectionId, Disconnect, Message, SendErrorKind, Text, UndeliveredReason,
+};
 
 use crate::error::Error;
 
@@ -19,15 +21,29 @@ pub enum Event {
     },
     /// The connection is open.
     Open {
+        /// Names this connection, for `send_now` and `ready`: a command meant for it is
+        /// ignored if it arrives after the connection changed.
+        connection: ConnectionId,
         /// The subprotocol the server chose, if any was offered and accepted.
         subprotocol: Option<Text>,
+    },
+    /// A connect attempt failed before the connection opened (DNS, refused, TLS, an HTTP
+    /// status instead of the upgrade, the connect timeout…). Nothing was connected, so
+    /// nothing was lost; [`Event::Reconnecting`] follows when `will_reconnect`.
+    ConnectFailed {
+        /// What went wrong, and where.
+        error: Error,
+        /// Whether another attempt will follow.
+        will_reconnect: bool,
     },
     /// A message from the peer.
     Message(Message),
     /// A heartbeat round trip. Dropped, not queued, when the application is behind on events
     /// (the latest value is always in `stats().last_rtt`).
     Rtt(Duration),
-    /// A connection (open or still connecting) ended.
+    /// A connection ended: an open one was lost or closed, or an attempt was called off by
+    /// the application (its `close` or `reconnect_now`). Failed attempts are
+    /// [`Event::ConnectFailed`].
     Disconnected {
         /// The peer's close code, or 1006 when the link was lost without one.
         code: CloseCode,
@@ -74,4 +90,7 @@ pub enum Event {
     /// The client is closed for good (after the application's close, giving up, or a
     /// permanent failure). The last event: the stream ends after it.
     Closed,
+    /// An event of a newer `ws-core` that this version does not translate, handed on
+    /// untouched rather than dropped.
+    Other(ws_core::Event),
 }

@@ -1,89 +1,79 @@
-//! `ws-client`: what every resilient-ws adapter shares, with no runtime in it.
+//! `ws-client`: the client every resilient-ws adapter serves — its options, its handle, its
+//! events and errors — and the one driver loop behind it, generic over the runtime.
 //!
-//! [`ws-core`](ws_core) decides (heartbeat, reconnect, queue, close policy) and does no I/O;
-//! an adapter (tokio, smol, blocking std) owns a socket, a timer and a loop. Between the two
-//! sits code that touches tungstenite but no runtime, and would otherwise be written once per
-//! adapter:
+//! Applications use it through an adapter (`ws-tokio`, `ws-async-std`, `ws-blocking`), which
+//! re-exports everything here that a user needs; this crate is what the adapters share, so
+//! the behaviour cannot drift between runtimes:
 //!
-//! - [`Session`]: the supervisor plus its glue. Socket happenings go in
-//!   ([`opened`](Session::opened), [`received`](Session::received),
-//!   [`failed`](Session::failed)…), tungstenite writes come out ([`Work`]), and the
-//!   application's [`Event`]s carry typed [`Error`]s.
-//! - [`convert`]: payloads between tungstenite's `Message` and ws-core's types, moved, never
-//!   copied.
-//! - [`Error`]: what went wrong and where, classified for the core
-//!   ([`connect_failure`](Error::connect_failure), [`transport_error`](Error::transport_error)),
-//!   `Retry-After` included.
-//! - [`WsUrl`] and [`redact`]: `ws`/`wss` URLs checked once, never printed with their tokens.
-//! - [`Endpoint`]: a fixed URL or a provider called before every attempt (fresh tokens).
-//! - [`Tls`]: the rustls configuration, built once; verification is never off by default.
-//! - [`WebSocketLimits`]: message limits and buffer sizes tuned for long-lived clients.
-//! - [`ClientOptions`]: all of the above plus the supervisor's [`Config`](ws_core::Config),
-//!   validated by a builder; [`Prepared`]: one attempt's request, server name and address
-//!   loop.
-//! - [`Outbox`]: the event channel plus the backlog policy for an application that does not
-//!   keep up (hold messages, drop RTT samples, stop reading, then stop taking commands).
-//! - [`Status`] and [`TrySendError`]: what the handles of every adapter show.
-//! - [`driver`] (feature `driver`, on by default): the whole loop below for async runtimes,
-//!   generic over a small [`Runtime`](driver::Runtime) trait (a clock, one timer, connect
-//!   attempts, the command channel). ws-tokio and ws-async-std are an implementation of it
-//!   each; ws-blocking, which has no futures, runs the same loop on threads.
+//! - [`ClientOptions`]: where to connect (a URL, or an [`Endpoint`] function called before
+//!   every [`Attempt`] so a token can be refreshed), the supervisor's [`Config`], headers,
+//!   subprotocols, [`Tls`] and [`WebSocketLimits`], validated once by a builder.
+//! - [`Client`], [`Events`] and [`StateWatch`]: the application's handles. Every message
+//!   given to a send is delivered once, or handed back ([`SendError`], [`TrySendError`],
+//!   [`Event::Rejected`], [`Event::Undelivered`]); nothing is lost silently.
+//! - [`Event`] and [`Error`]: what happened, typed, and where (URLs and credentials always
+//!   redacted).
+//! - [`runtime`]: for adapter authors only — the [`Runtime`](runtime::Runtime) trait and the
+//!   [`Driver`](runtime::Driver) it runs.
 //!
-//! # An adapter's loop
+//! # The driver's loop
 //!
 //! ```text
 //! session.start(now)
 //! loop {
-//!     while let Some(work) = session.poll_work() {
-//!         Connect { connection, attempt } => start options.prepare(attempt), DNS, TCP, handshake
-//!         Write(message)                  => feed it to the socket (flush after the batch)
-//!         Abort                           => drop the socket or the attempt
-//!     }
-//!     while let Some(event) = session.poll_event() { hand it to the application }
-//!     wait for: handshake done | frame read | command | the clock reaching poll_timeout()
-//!     now = fresh reading of the clock
-//!     session.opened / connect_failed / received / read_failed / command (..., now)
-//!     every handle gone => session.abandon(now)
-//!     session.tick(now)
+//!     carry out the supervisor's work: Connect → runtime.connect(attempt),
+//!                                       Write  → feed the socket (one flush per batch),
+//!                                       Abort  → drop the socket or the attempt
+//!     publish the status, hand the events on (a bounded backlog when the application lags)
+//!     wait for: the attempt | a frame | a command | room for events | the timer at poll_timeout()
+//!     now = a fresh reading of the clock
+//!     feed what happened; every handle gone → close with 1001
+//!     tick the supervisor if now >= poll_timeout()
 //! }
 //! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod channel;
+mod channel;
+mod client;
 mod command;
-pub mod convert;
-#[cfg(feature = "driver")]
-pub mod driver;
+mod convert;
+mod driver;
 mod endpoint;
 mod error;
 mod event;
+mod events;
 mod json;
 mod limits;
 mod options;
 mod outbox;
+pub mod runtime;
 mod session;
+mod state_watch;
 mod status;
 mod tls;
 mod url;
 
-pub use command::{Command, TrySendError, check_close};
-pub use endpoint::{BoxFuture, Endpoint, Target, handshake_request};
-pub use error::{Error, Source, Stage, Timeout, parse_retry_after};
+pub use client::{Client, SendError, TrySendError};
+pub use endpoint::{Attempt, Endpoint, Target};
+pub use error::{Error, Source, Stage, Timeout};
 pub use event::Event;
-pub use json::{MessageExt, json_message};
+pub use events::Events;
+pub use json::MessageExt;
 pub use limits::WebSocketLimits;
-pub use options::{
-    ClientOptions, ClientOptionsBuilder, DEFAULT_COMMAND_CAPACITY, DEFAULT_EVENT_CAPACITY, Prepared,
-};
-pub use outbox::{EventSink, Handover, Outbox};
-pub use session::{Received, Session, Work};
-pub use status::Status;
+pub use options::{ClientOptions, ClientOptionsBuilder};
+pub use state_watch::StateWatch;
+pub use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 pub use tls::Tls;
-pub use url::{WsUrl, redact};
+pub use url::WsUrl;
 
-/// Re-exported so adapters and applications use the same versions.
+pub use ws_core::{
+    Bytes, CloseCode, ClosePolicy, Config, ConfigBuilder, ConfigError, ConnectFailure,
+    ConnectionId, Disconnect, Heartbeat, Jitter, Liveness, Matcher, Message, Overflow,
+    ReconnectDecision, SendErrorKind, ServerPing, State, Stats, Text, TransportError,
+    UndeliveredReason, default_close_policy,
+};
+
+/// The TLS library, re-exported for a custom [`Tls::from_config`].
 pub use rustls;
-pub use tungstenite;
-pub use ws_core;

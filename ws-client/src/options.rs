@@ -8,20 +8,21 @@ use std::sync::Arc;
 
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
-use tungstenite::handshake::client::Request;
+use tungstenite::handshake::client::{Request, Response};
 use tungstenite::http::HeaderMap;
 use tungstenite::protocol::WebSocketConfig;
 use ws_core::Config;
 
-use crate::endpoint::{Endpoint, handshake_request, header};
-use crate::error::Error;
+use crate::endpoint::{Attempt, Endpoint, handshake_request, header};
+use crate::error::{Error, Stage};
 use crate::limits::WebSocketLimits;
+use crate::runtime::Connected;
 use crate::tls::Tls;
 
 /// Default capacity of the event channel (events the application has not read yet).
-pub const DEFAULT_EVENT_CAPACITY: usize = 256;
+pub(crate) const DEFAULT_EVENT_CAPACITY: usize = 256;
 /// Default capacity of the command channel (sends the driver has not taken yet).
-pub const DEFAULT_COMMAND_CAPACITY: usize = 256;
+pub(crate) const DEFAULT_COMMAND_CAPACITY: usize = 256;
 const MAX_CHANNEL_CAPACITY: usize = 1 << 20;
 
 /// A client's configuration: where to connect, the supervisor's [`Config`], handshake headers
@@ -43,8 +44,8 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     /// A builder for a client of `url` (checked in [`build`](ClientOptionsBuilder::build)).
-    pub fn builder(url: &str) -> ClientOptionsBuilder {
-        ClientOptionsBuilder::new(Endpoint::url(url))
+    pub fn builder(url: impl AsRef<str>) -> ClientOptionsBuilder {
+        ClientOptionsBuilder::new(Endpoint::url(url.as_ref()))
     }
 
     /// A builder for a client whose target comes from `endpoint` (e.g. a provider that puts a
@@ -54,7 +55,7 @@ impl ClientOptions {
     }
 
     /// The defaults for `url`.
-    pub fn new(url: &str) -> Result<Self, Error> {
+    pub fn new(url: impl AsRef<str>) -> Result<Self, Error> {
         Self::builder(url).build()
     }
 
@@ -106,33 +107,11 @@ impl ClientOptions {
             .unwrap_or_else(|| RandomState::new().hash_one(std::time::SystemTime::now()))
     }
 
-    /// A short, redacted name for logs: the fixed URL, or `(provider)`.
+    /// A short, redacted name for logs: the fixed URL, or `(URL from a function)`.
     pub fn label(&self) -> String {
         self.endpoint
             .fixed_url()
-            .map_or_else(|| "(provider)".to_owned(), ToString::to_string)
-    }
-
-    /// Everything an attempt needs before it opens a socket: resolves the endpoint (calling the
-    /// provider), builds the handshake request and picks the TLS configuration.
-    pub async fn prepare(&self, attempt: u32) -> Result<Prepared, Error> {
-        let target = self.endpoint.resolve(attempt).await?;
-        let request = handshake_request(&target, &self.headers, &self.subprotocols)?;
-        let url = target.url();
-        let tls = if url.is_tls() {
-            Some(self.tls.client_config()?)
-        } else {
-            None
-        };
-        Ok(Prepared {
-            label: url.redacted(),
-            server: format!("{}:{}", url.host(), url.port()),
-            host: url.host().to_owned(),
-            port: url.port(),
-            request,
-            tls,
-            websocket: self.limits.websocket_config(),
-        })
+            .map_or_else(|| "(URL from a function)".to_owned(), ToString::to_string)
     }
 }
 
@@ -158,6 +137,50 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Everything `attempt` needs before it opens a socket: resolves the endpoint (calling the
+    /// URL function), builds the handshake request and picks the TLS configuration.
+    pub async fn new(options: &ClientOptions, attempt: Attempt) -> Result<Prepared, Error> {
+        let target = options.endpoint.resolve(attempt).await?;
+        let request = handshake_request(&target, &options.headers, &options.subprotocols)?;
+        let url = target.url();
+        let tls = if url.is_tls() {
+            Some(options.tls.client_config()?)
+        } else {
+            None
+        };
+        Ok(Prepared {
+            label: url.redacted(),
+            server: format!("{}:{}", url.host(), url.port()),
+            host: url.host().to_owned(),
+            port: url.port(),
+            request,
+            tls,
+            websocket: options.limits.websocket_config(),
+        })
+    }
+
+    /// The open connection, named with this attempt's server and URL.
+    pub fn into_connected<S>(self, socket: S, response: Response) -> Connected<S> {
+        Connected {
+            socket,
+            response,
+            server: self.server,
+            label: self.label,
+        }
+    }
+
+    /// The error for a socket operation that failed while connecting (setting options,
+    /// registering with a poller…).
+    pub fn socket_error(&self, error: io::Error) -> Error {
+        Error::transport(error.into(), &self.label, &self.server, Stage::Connect)
+    }
+
+    /// The error for a failed TLS or WebSocket handshake, typed (HTTP status with
+    /// `Retry-After`, TLS, protocol, I/O).
+    pub fn handshake_error(&self, error: tungstenite::Error) -> Error {
+        Error::handshake(error, &self.label, &self.server)
+    }
+
     /// The name rustls checks the server's certificate against, for an adapter that runs the
     /// TLS handshake itself: the host without the brackets of an IPv6 literal (`::1`, not
     /// `[::1]`, which rustls would refuse). A host that is no valid DNS name or IP address is
@@ -247,8 +270,8 @@ impl ClientOptionsBuilder {
 
     /// Adds a header to every handshake (e.g. `Origin`, `User-Agent`, `Authorization`).
     /// Repeating a name adds another value.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        match header(name, value) {
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        match header(name.as_ref(), value.as_ref()) {
             Ok((name, value)) => {
                 self.headers.append(name, value);
             }
@@ -261,8 +284,8 @@ impl ClientOptionsBuilder {
 
     /// Offers a subprotocol; call once per protocol, most preferred first. The server's choice
     /// is reported in [`Event::Open`](crate::Event::Open).
-    pub fn subprotocol(mut self, protocol: &str) -> Self {
-        self.subprotocols.push(protocol.to_owned());
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
         self
     }
 
@@ -424,7 +447,7 @@ mod tests {
 
     fn prepared(url: &str) -> Prepared {
         let options = ClientOptions::new(url).unwrap();
-        now_or_never(options.prepare(0)).unwrap()
+        now_or_never(Prepared::new(&options, Attempt::new(0, None))).unwrap()
     }
 
     #[test]
@@ -498,7 +521,7 @@ mod tests {
 
     #[test]
     fn prepare_builds_request_and_tls_only_for_wss() {
-        let block_on = |options: ClientOptions| now_or_never(options.prepare(0)).unwrap();
+        let block_on = |options: ClientOptions| now_or_never(Prepared::new(&options, Attempt::new(0, None))).unwrap();
         let plain = block_on(ClientOptions::new("ws://127.0.0.1:9000/x").unwrap());
         assert_eq!(
             (plain.host.as_str(), plain.port, plain.tls.is_none()),

@@ -19,22 +19,22 @@ use ws_core::{
 
 use crate::command::Command;
 use crate::convert::{self, Inbound};
+use crate::endpoint::Attempt;
 use crate::error::{Error, Stage, Timeout};
 use crate::event::Event;
 use crate::options::ClientOptions;
 
 /// Work for the driver, already in tungstenite's terms.
 #[derive(Debug)]
-#[non_exhaustive]
 #[must_use = "work left undone breaks the supervisor's view of the transport"]
-pub enum Work {
-    /// Open a new connection for attempt `attempt` and report on it as `connection`. Any
-    /// previous connection is already gone (the supervisor never runs two).
+pub(crate) enum Work {
+    /// Open a new connection for `attempt` and report on it as `connection`. Any previous
+    /// connection is already gone (the supervisor never runs two).
     Connect {
         /// The id every report about this connection must carry.
         connection: ConnectionId,
-        /// 0 for the first connect, then the reconnect number.
-        attempt: u32,
+        /// The attempt's number and why the previous one failed.
+        attempt: Attempt,
     },
     /// Feed this message to the socket; flush once the batch is fed.
     Write(WireMessage),
@@ -45,7 +45,7 @@ pub enum Work {
 /// What the driver must do after a read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[must_use]
-pub enum Received {
+pub(crate) enum Received {
     /// Nothing special.
     Continue,
     /// A Ping arrived: tungstenite queued the Pong but sends it only on the next write or
@@ -57,32 +57,40 @@ pub enum Received {
 
 /// The supervisor plus the adapter-independent glue around it.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     supervisor: Supervisor,
     label: String,
     events: VecDeque<Event>,
     /// The typed error behind the input being fed, attached to the `Disconnected` it causes.
     pending_error: Option<Error>,
+    /// Why the last connect attempt failed, for the URL function of the next one; cleared
+    /// when a connection opens.
+    last_connect_failure: Option<Error>,
     subprotocol: Option<Text>,
     /// [`abandon`](Session::abandon) has closed the session.
     abandoned: bool,
+    /// The latest `now` the session was given.
+    last_now: Instant,
 }
 
 impl Session {
     /// A session for `options`, in [`State::Closed`] until [`start`](Self::start).
-    pub fn new(options: &ClientOptions) -> Self {
+    pub(crate) fn new(options: &ClientOptions) -> Self {
         Session {
             supervisor: Supervisor::new(options.config().clone(), options.seed()),
             label: options.label(),
             events: VecDeque::new(),
             pending_error: None,
+            last_connect_failure: None,
             subprotocol: None,
             abandoned: false,
+            last_now: Instant::ZERO,
         }
     }
 
     /// Starts connecting.
-    pub fn start(&mut self, now: Instant) {
+    pub(crate) fn start(&mut self, now: Instant) {
+        self.last_now = now;
         self.supervisor.connect(now);
         self.collect();
     }
@@ -90,11 +98,20 @@ impl Session {
     /// Carries out an application command. A refused message comes back as
     /// [`Event::Rejected`]; a close with bad arguments is ignored (handles check them first
     /// with [`check_close`](crate::check_close)).
-    pub fn command(&mut self, command: Command, now: Instant) {
+    pub(crate) fn command(&mut self, command: Command, now: Instant) {
+        self.last_now = now;
         let refused = match command {
             Command::Send(message) => self.supervisor.send(message, now).err(),
-            Command::SendNow(message) => self.supervisor.send_now(message, now).err(),
-            Command::Ready => {
+            Command::SendWithin(message, within) => self
+                .supervisor
+                .send_with_deadline(message, now.saturating_add(within), now)
+                .err(),
+            Command::SendNow(connection, message) => self
+                .supervisor
+                .send_now(message, now) // MERGE-CORE connection
+                .err(),
+            Command::Ready(connection) => {
+                let _ = connection; // MERGE-CORE
                 self.supervisor.ready(now);
                 None
             }
@@ -127,7 +144,7 @@ impl Session {
     /// Every handle of the application is gone: nobody can send or listen any more. Closes
     /// with 1001 (going away), like a browser tab that is closed, so the server sees a proper
     /// goodbye. Does nothing once the session is closed, or when called again.
-    pub fn abandon(&mut self, now: Instant) {
+    pub(crate) fn abandon(&mut self, now: Instant) {
         if self.abandoned || self.is_closed() {
             return;
         }
@@ -141,18 +158,24 @@ impl Session {
     }
 
     /// The opening handshake of `connection` completed with `response`.
-    pub fn opened(&mut self, connection: ConnectionId, response: &Response, now: Instant) {
+    pub(crate) fn opened(&mut self, connection: ConnectionId, response: &Response, now: Instant) {
         self.subprotocol = response
             .headers()
             .get(SEC_WEBSOCKET_PROTOCOL)
             .and_then(|value| value.to_str().ok())
             .map(|value| Text::from(value.to_owned()));
         self.feed(Input::Opened { connection }, None, now);
+        if self.supervisor.connection() == Some(connection) {
+            self.last_connect_failure = None;
+        }
     }
 
     /// The attempt `connection` failed before the handshake completed.
-    pub fn connect_failed(&mut self, connection: ConnectionId, error: Error, now: Instant) {
+    pub(crate) fn connect_failed(&mut self, connection: ConnectionId, error: Error, now: Instant) {
         let failure = error.connect_failure();
+        if self.supervisor.connection() == Some(connection) {
+            self.last_connect_failure = Some(error.clone());
+        }
         self.feed(
             Input::ConnectFailed {
                 connection,
@@ -164,7 +187,7 @@ impl Session {
     }
 
     /// A message was read from `connection`.
-    pub fn received(
+    pub(crate) fn received(
         &mut self,
         connection: ConnectionId,
         message: WireMessage,
@@ -198,7 +221,7 @@ impl Session {
 
     /// Reading from or writing to `connection` failed (the error built with
     /// [`Error::transport`]); the connection is gone.
-    pub fn failed(&mut self, connection: ConnectionId, error: Error, now: Instant) {
+    pub(crate) fn failed(&mut self, connection: ConnectionId, error: Error, now: Instant) {
         let class = error.transport_error();
         self.feed(
             Input::Error {
@@ -210,41 +233,10 @@ impl Session {
         );
     }
 
-    /// Reading from `connection` (at `server`, `host:port`, for the redacted URL `url`)
-    /// failed with `error`; the connection is gone. tungstenite's `ConnectionClosed` and
-    /// `AlreadyClosed` mean the stream ended without a Close frame (pass `ConnectionClosed`
-    /// for a stream that simply ended too): an end-of-stream error, which the core counts as
-    /// a lost connection. Anything else is a failure typed with [`Error::transport`].
-    pub fn read_failed(
-        &mut self,
-        connection: ConnectionId,
-        error: tungstenite::Error,
-        url: &str,
-        server: &str,
-        now: Instant,
-    ) {
-        // `Error::transport` turns the two "closed" errors into the end-of-stream error.
-        let error = Error::transport(error, url, server, Stage::Read);
-        self.failed(connection, error, now);
-    }
-
-    /// Writing to (or flushing) `connection` failed with `error`; the connection is gone.
-    /// The arguments are those of [`read_failed`](Self::read_failed).
-    pub fn write_failed(
-        &mut self,
-        connection: ConnectionId,
-        error: tungstenite::Error,
-        url: &str,
-        server: &str,
-        now: Instant,
-    ) {
-        let error = Error::transport(error, url, server, Stage::Write);
-        self.failed(connection, error, now);
-    }
-
     /// Fires the deadlines that are due at `now`. Call it after every wake-up: it compares
     /// `now` with the deadline itself, so a timer that fired early or late does no harm.
-    pub fn tick(&mut self, now: Instant) {
+    pub(crate) fn tick(&mut self, now: Instant) {
+        self.last_now = now;
         if self.supervisor.poll_timeout().is_some_and(|at| at <= now) {
             self.supervisor.handle_timeout(now);
             self.collect();
@@ -252,70 +244,82 @@ impl Session {
     }
 
     /// The next piece of work. Drain until `None` after every call.
-    pub fn poll_work(&mut self) -> Option<Work> {
-        loop {
-            let work = match self.supervisor.poll_action()? {
-                Action::Connect {
+    pub(crate) fn poll_work(&mut self) -> Option<Work> {
+        let work = match self.supervisor.poll_action()? {
+            Action::Connect {
+                connection,
+                attempt,
+            } => {
+                self.subprotocol = None;
+                Work::Connect {
                     connection,
-                    attempt,
-                } => {
-                    self.subprotocol = None;
-                    Work::Connect {
-                        connection,
-                        attempt,
-                    }
+                    attempt: Attempt::new(attempt, self.last_connect_failure.clone()),
                 }
-                Action::Send(message) | Action::Heartbeat(message) => {
-                    Work::Write(convert::outbound(message))
+            }
+            Action::Send(message) | Action::Heartbeat(message) => {
+                Work::Write(convert::outbound(message))
+            }
+            Action::Ping(payload) => Work::Write(convert::ping(payload)),
+            Action::Close { code, reason } => Work::Write(convert::close(code, reason)),
+            Action::Abort => Work::Abort,
+            // A newer core asks for something this driver cannot do: the transport can no
+            // longer be trusted to match the supervisor's view, so it is dropped and reported
+            // as failed (the close policy decides what follows). Never ignored silently.
+            unknown => {
+                tracing::error!(action = ?unknown, "the supervisor asked for an unknown action");
+                if let Some(connection) = self.supervisor.connection() {
+                    let error = Error::Io {
+                        url: self.label.clone(),
+                        stage: Stage::Write,
+                        source: std::sync::Arc::new(std::io::Error::other(format!(
+                            "the driver cannot carry out {unknown:?}"
+                        ))),
+                    };
+                    self.failed(connection, error, self.last_now);
                 }
-                Action::Ping(payload) => Work::Write(convert::ping(payload)),
-                Action::Close { code, reason } => Work::Write(convert::close(code, reason)),
-                Action::Abort => Work::Abort,
-                other => {
-                    tracing::warn!(action = ?other, "unknown supervisor action ignored");
-                    continue;
-                }
-            };
-            return Some(work);
-        }
+                Work::Abort
+            }
+        };
+        Some(work)
     }
 
     /// The next event for the application. Drain until `None` after every call.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// The earliest deadline: wake up no later than this and [`tick`](Self::tick).
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.supervisor.poll_timeout()
     }
 
     /// The earliest deadline with its reason, for tracing.
-    pub fn next_deadline(&self) -> Option<(Instant, TimerReason)> {
+    pub(crate) fn next_deadline(&self) -> Option<(Instant, TimerReason)> {
         self.supervisor.next_deadline()
     }
 
     /// The lifecycle state.
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.supervisor.state()
     }
 
     /// The supervisor's counters.
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         self.supervisor.stats()
     }
 
     /// Whether the client has stopped for good (closed, gave up, or failed permanently).
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.supervisor.state() == State::Closed
     }
 
     /// The connection inputs must name right now, if any.
-    pub fn connection(&self) -> Option<ConnectionId> {
+    pub(crate) fn connection(&self) -> Option<ConnectionId> {
         self.supervisor.connection()
     }
 
     fn feed(&mut self, input: Input, error: Option<Error>, now: Instant) {
+        self.last_now = now;
         self.pending_error = error;
         self.supervisor.handle_input(input, now);
         self.collect();
@@ -330,8 +334,10 @@ impl Session {
                     Event::Connecting { attempt }
                 }
                 CoreEvent::Open => {
-                    tracing::info!(subprotocol = ?self.subprotocol, "open");
+                    let connection = self.supervisor.connection().unwrap_or(ConnectionId(0)); // MERGE-CORE
+                    tracing::info!(%connection, subprotocol = ?self.subprotocol, "open");
                     Event::Open {
+                        connection,
                         subprotocol: self.subprotocol.clone(),
                     }
                 }
@@ -350,6 +356,18 @@ impl Session {
                         .pending_error
                         .take()
                         .or_else(|| self.describe(cause, code, &reason));
+                    if let Disconnect::ConnectFailed(_) | Disconnect::ConnectTimeout = cause {
+                        let error = error.unwrap_or_else(|| self.unexplained_connect_failure());
+                        tracing::info!(%cause, will_reconnect, %error, "connect attempt failed");
+                        self.events.push_back(Event::ConnectFailed {
+                            error,
+                            will_reconnect,
+                        });
+                        continue;
+                    }
+                    // A connection we failed because the peer broke the protocol ended with
+                    // the code we sent, not with a lost link.
+                    let code = error.as_ref().and_then(Error::close_code).unwrap_or(code);
                     if let Some(error) = &error {
                         tracing::info!(%code, %cause, will_reconnect, %error, "disconnected");
                     } else {
@@ -384,15 +402,24 @@ impl Session {
                     tracing::debug!("closed");
                     Event::Closed
                 }
-                other => {
-                    tracing::debug!(event = ?other, "unknown supervisor event ignored");
-                    continue;
-                }
+                // A newer core's event this version does not translate: handed on untouched,
+                // never dropped (it may carry a message).
+                other => Event::Other(other),
             };
             self.events.push_back(event);
         }
         // An error whose input was stale (or changed nothing) describes nothing.
         self.pending_error = None;
+    }
+
+    /// The error for a failed connect that no typed error explains (none is expected: every
+    /// failed attempt is reported with its error).
+    fn unexplained_connect_failure(&self) -> Error {
+        Error::Io {
+            url: self.label.clone(),
+            stage: Stage::Connect,
+            source: std::sync::Arc::new(std::io::Error::other("the connect attempt failed")),
+        }
     }
 
     /// The typed error for a disconnect that no I/O error explains.

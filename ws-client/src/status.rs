@@ -1,25 +1,94 @@
-//! What the application's handles can read without asking the driver.
+//! What the driver publishes for the application's handles to read without asking it.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 
 use ws_core::{State, Stats};
 
 use crate::session::Session;
 
-/// The lifecycle state and the counters, published by a driver after every pass of its loop
-/// so that a handle's `state()` and `stats()` answer at once.
+/// The lifecycle state and the counters, published by the driver after every pass of its
+/// loop so that a handle's `state()` and `stats()` answer at once.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Status {
-    /// The lifecycle state.
-    pub state: State,
-    /// The supervisor's counters.
-    pub stats: Stats,
+pub(crate) struct Status {
+    pub(crate) state: State,
+    pub(crate) stats: Stats,
 }
 
 impl Status {
-    /// The status of `session` now.
-    pub fn of(session: &Session) -> Self {
+    pub(crate) fn of(session: &Session) -> Self {
         Status {
             state: session.state(),
             stats: session.stats(),
         }
+    }
+}
+
+/// The status cell shared by the driver and every handle, with the tasks watching the state.
+#[derive(Clone)]
+pub(crate) struct SharedStatus(Arc<Mutex<Published>>);
+
+pub(crate) struct Published {
+    pub(crate) status: Status,
+    /// Bumped on every change of `status.state` (not of the counters).
+    pub(crate) state_version: u64,
+    /// The driver has finished: the state will not change again.
+    pub(crate) finished: bool,
+    /// Tasks waiting for the next state change.
+    pub(crate) watchers: Vec<Waker>,
+}
+
+impl SharedStatus {
+    pub(crate) fn new(status: Status) -> Self {
+        SharedStatus(Arc::new(Mutex::new(Published {
+            status,
+            state_version: 0,
+            finished: false,
+            watchers: Vec::new(),
+        })))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Published> {
+        // A panicking application thread must not take the connection down with it.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The status as of the driver's last pass.
+    pub(crate) fn get(&self) -> Status {
+        self.lock().status
+    }
+
+    /// Whether the driver has finished.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.lock().finished
+    }
+
+    /// Publishes `status`; wakes the state's watchers (after the lock is released) when the
+    /// state changed.
+    pub(crate) fn set(&self, status: Status) {
+        let mut published = self.lock();
+        let changed = published.status.state != status.state;
+        published.status = status;
+        if changed {
+            published.state_version += 1;
+            let watchers = std::mem::take(&mut published.watchers);
+            drop(published);
+            wake_all(watchers);
+        }
+    }
+
+    /// The driver has finished: watchers see the final state, then the end.
+    pub(crate) fn finish(&self) {
+        let mut published = self.lock();
+        published.finished = true;
+        let watchers = std::mem::take(&mut published.watchers);
+        drop(published);
+        wake_all(watchers);
+    }
+}
+
+fn wake_all(watchers: Vec<Waker>) {
+    for watcher in watchers {
+        watcher.wake();
     }
 }

@@ -9,16 +9,19 @@
 //! use futures_util::StreamExt;
 //! use ws_tokio::{ClientOptions, CloseCode, Config, Event};
 //!
-//! # async fn example() -> Result<(), ws_tokio::Error> {
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let options = ClientOptions::builder("wss://example.com/feed?token=s3cret")
 //!     .config(Config::builder().ping_interval(std::time::Duration::from_secs(15)).build()?)
 //!     .header("user-agent", "my-app/1.0")
 //!     .build()?;
-//! let (client, mut events) = ws_tokio::connect(options);
+//! let (client, mut events) = ws_tokio::connect(options); // returns at once
 //! client.send_text("hello").await?; // queued until the connection opens
 //! while let Some(event) = events.next().await {
 //!     match event {
 //!         Event::Message(message) => println!("{:?}", message.as_text()),
+//!         Event::ConnectFailed { error, will_reconnect } => {
+//!             eprintln!("could not connect: {error} (retrying: {will_reconnect})")
+//!         }
 //!         Event::Disconnected { error: Some(error), will_reconnect, .. } => {
 //!             eprintln!("lost: {error} (reconnecting: {will_reconnect})")
 //!         }
@@ -29,6 +32,14 @@
 //! client.close(CloseCode::NORMAL, "bye").await.ok();
 //! # Ok(()) }
 //! ```
+//!
+//! # Coming from tokio-tungstenite
+//!
+//! [`connect`] is not `async`, unlike tokio-tungstenite's `connect_async`, on purpose: it
+//! returns the handles at once and the connection opens (and reopens after every outage) in
+//! the background, so there is no first connect to await and fail. [`Event::Open`] says when
+//! a connection is up; sends made before that are queued. There is no `split()`: the
+//! [`Client`] is cheap to clone and sends from anywhere, the [`Events`] stream receives.
 //!
 //! # Channels and backpressure
 //!
@@ -70,22 +81,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod client;
 mod connect;
-mod driver;
+mod runtime;
 
-pub use client::Client;
-pub use driver::Driver;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-pub use ws_client::driver::Events;
 pub use ws_client::{
-    ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    TrySendError, WebSocketLimits, WsUrl,
-};
-pub use ws_core::{
-    Bytes, CloseCode, Config, ConfigBuilder, ConnectFailure, Disconnect, Heartbeat, Jitter,
-    Liveness, Matcher, Message, Overflow, SendErrorKind, ServerPing, State, Stats, Text,
-    TransportError, UndeliveredReason,
+    Attempt, Bytes, Client, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
+    ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
+    Events, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow,
+    ReconnectDecision, SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch,
+    Stats, Target, Text, Timeout, Tls, TransportError, TryRecvError, TrySendError,
+    UndeliveredReason, WebSocketLimits, WsUrl, default_close_policy, rustls,
 };
 
 /// Starts a client on the current tokio runtime and returns its handles. The first event is
@@ -93,10 +103,38 @@ pub use ws_core::{
 ///
 /// # Panics
 ///
-/// Outside a tokio runtime, like [`tokio::spawn`]. Use [`Driver::new`] to run the driver
-/// yourself.
+/// Outside a tokio runtime, like [`tokio::spawn`]. [`connect_with_driver`] leaves the
+/// spawning to you.
 pub fn connect(options: ClientOptions) -> (Client, Events) {
-    let (driver, client, events) = Driver::new(options);
-    tokio::spawn(driver.run());
+    let (client, events, driver) = connect_with_driver(options);
+    tokio::spawn(driver);
     (client, events)
+}
+
+/// Like [`connect`], but returns the [`Driver`] instead of spawning it: spawn it on the
+/// runtime of your choice (or `.await` it). Nothing happens until it is polled.
+pub fn connect_with_driver(options: ClientOptions) -> (Client, Events, Driver) {
+    let (driver, client, events) = ws_client::runtime::Driver::new(options, runtime::Tokio);
+    (client, events, Driver(driver))
+}
+
+/// The task behind a [`Client`]. It completes once the client has closed for good and the
+/// last event is handed over, or once every handle is gone and the connection is closed.
+/// Dropping it stops the client at once, without a closing handshake. Logs go to a
+/// `ws_client` span that names the (redacted) URL.
+#[must_use = "the client does nothing until its driver is spawned or awaited"]
+pub struct Driver(ws_client::runtime::Driver<runtime::Tokio>);
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }

@@ -1,7 +1,7 @@
-//! The driver of the async adapters: one future per client, owning the socket, the
+//! The one driver every adapter runs: one future per client, owning the socket, the
 //! supervisor and one timer, generic over a small [`Runtime`] trait (a clock, the timer,
-//! connect attempts and the command channel). ws-tokio and ws-async-std are a `Runtime`
-//! implementation each plus their handles; the loop below is written once.
+//! connect attempts). ws-tokio, ws-async-std and ws-blocking are a `Runtime` each (the
+//! blocking one polls this future on its I/O thread); the loop below is written once.
 //!
 //! It is a hand-written [`Future`] rather than an `async` block so that it is a named type an
 //! application can spawn on any executor, and so that it yields to that executor by itself
@@ -25,8 +25,6 @@
 //! once on the next pass), hand its events on. All policy (heartbeat, backoff, queue) is in
 //! ws-core; the backlog policy is the [`Outbox`]'s.
 
-mod handles;
-mod runtime;
 #[cfg(test)]
 mod tests;
 
@@ -42,18 +40,18 @@ use futures_sink::Sink;
 use tungstenite::{Error as WireError, Message as WireMessage};
 use ws_core::ConnectionId;
 
-pub use handles::{CommandReceiver, CommandSender, Events, SharedStatus, command_channel};
-pub use runtime::{Commands, Connected, Runtime, Timer};
-
-use crate::command::Command;
+use crate::client::Client;
+use crate::command::{Command, CommandReceiver, command_channel};
+use crate::convert;
 use crate::endpoint::BoxFuture;
 use crate::error::{Error, Stage};
 use crate::event::Event;
+use crate::events::{EventSender, Events};
 use crate::options::ClientOptions;
 use crate::outbox::Outbox;
+use crate::runtime::{Connected, Runtime, Timer};
 use crate::session::{Received, Session, Work};
-use crate::status::Status;
-use handles::EventSender;
+use crate::status::{SharedStatus, Status};
 
 /// Frames or commands taken per source per wake-up, so one busy source cannot starve the
 /// others (or the timer).
@@ -134,24 +132,21 @@ struct Inner<R: Runtime> {
     /// The last read found no complete frame: ask the runtime before reading again.
     inbound_idle: bool,
     closing: Option<Closing<R::Socket>>,
-    commands: R::Commands,
+    commands: CommandReceiver,
     commands_closed: bool,
     outbox: Outbox<EventSender>,
     status: SharedStatus,
 }
 
 impl<R: Runtime> Driver<R> {
-    /// A driver for `options` on `runtime`, taking the commands of the adapter's handles from
-    /// `commands`; with the event stream and the status for the application's side. Nothing
+    /// A driver for `options` on `runtime`, and the application's handles on it. Nothing
     /// happens until the driver is polled.
-    pub fn new(
-        options: ClientOptions,
-        runtime: R,
-        commands: R::Commands,
-    ) -> (Driver<R>, Events, SharedStatus) {
+    pub fn new(options: ClientOptions, runtime: R) -> (Driver<R>, Client, Events) {
         let session = Session::new(&options);
+        let (command_sender, commands) = command_channel(options.command_capacity());
         let (events, sender) = Events::channel(options.event_capacity());
         let status = SharedStatus::new(Status::of(&session));
+        let client = Client::new(command_sender, status.clone(), options.label().into());
         let inner = Inner {
             timer: runtime.timer(),
             runtime,
@@ -172,7 +167,7 @@ impl<R: Runtime> Driver<R> {
             span: tracing::info_span!("ws_client", url = %inner.options.label()),
             inner,
         };
-        (driver, events, status)
+        (driver, client, events)
     }
 }
 
@@ -249,6 +244,7 @@ impl<R: Runtime> Inner<R> {
         self.closing = None;
         self.commands.close();
         self.outbox.sink_mut().close();
+        self.status.finish();
         tracing::debug!("driver stopped");
     }
 
@@ -286,25 +282,44 @@ impl<R: Runtime> Inner<R> {
 
     /// Reading from (`Stage::Read`) or writing to the open connection failed: drop it and
     /// tell the supervisor why.
+    ///
+    /// When the peer broke the protocol (invalid UTF-8, a bad frame, a message over the
+    /// limit), the peer is told why before the socket goes (RFC 6455 §7.1.7): a Close with
+    /// 1007, 1002 or 1009 is written and flushed, for at most `close_timeout`, on the socket
+    /// the supervisor has already let go of.
     fn fail(&mut self, error: WireError, stage: Stage) {
         let transport = std::mem::replace(&mut self.transport, Transport::None);
         self.drop_transport();
-        if let Transport::Open {
+        let Transport::Open {
             connection,
+            mut socket,
             server,
             label,
-            ..
         } = transport
+        else {
+            return;
+        };
+        let now = self.now();
+        let error = Error::transport(error, &label, &server, stage);
+        if stage == Stage::Read
+            && let Some(code) = error.close_code()
         {
-            let now = self.now();
-            if stage == Stage::Read {
-                self.session
-                    .read_failed(connection, error, &label, &server, now);
-            } else {
-                self.session
-                    .write_failed(connection, error, &label, &server, now);
+            let close = convert::close(code, ws_core::Text::new());
+            if Pin::new(socket.as_mut()).start_send(close).is_ok() {
+                self.let_close_out(socket);
             }
         }
+        self.session.failed(connection, error, now);
+    }
+
+    /// Keeps `socket`, whose last frame is a Close, until that Close is flushed or
+    /// `close_timeout` passes.
+    fn let_close_out(&mut self, socket: Box<R::Socket>) {
+        let until = self
+            .runtime
+            .now()
+            .checked_add(self.options.config().close_timeout());
+        self.closing = Some(Closing { socket, until });
     }
 
     fn drop_transport(&mut self) {
@@ -334,8 +349,8 @@ impl<R: Runtime> Inner<R> {
         self.commands.close();
         let now = self.now();
         while let Some(command) = self.commands.try_recv() {
-            if matches!(command, Command::Send(_) | Command::SendNow(_)) {
-                self.session.command(command, now);
+            if let Some(message) = command.into_message() {
+                self.session.command(Command::Send(message), now);
             }
         }
     }
@@ -413,11 +428,7 @@ impl<R: Runtime> Inner<R> {
             return;
         };
         self.writes = Writes::Flushed;
-        let until = self
-            .runtime
-            .now()
-            .checked_add(self.options.config().close_timeout());
-        self.closing = Some(Closing { socket, until });
+        self.let_close_out(socket);
         self.poll_closing(cx);
     }
 

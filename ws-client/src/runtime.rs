@@ -1,5 +1,10 @@
-//! What the driver asks of an async runtime: a clock, one timer, connect attempts, and the
-//! receiving end of the command channel.
+//! For adapter authors: what the one [`Driver`] asks of a runtime, and what it needs to run.
+//!
+//! An adapter is a binding: it implements [`Runtime`] (a clock, one timer, connect attempts)
+//! and runs the [`Driver`] future on its executor; the loop itself (write batching, the
+//! transport slot, the event backlog, late sends, the last-handle rule, the bounded Close
+//! reply, status publishing) is written once, here. ws-tokio, ws-async-std and ws-blocking
+//! are a `Runtime` each. An application never needs this module.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -10,12 +15,15 @@ use futures_sink::Sink;
 use tungstenite::handshake::client::Response;
 use tungstenite::{Error as WireError, Message as WireMessage};
 
-use crate::command::Command;
-use crate::endpoint::BoxFuture;
+pub use crate::driver::Driver;
+pub use crate::endpoint::BoxFuture;
+pub use crate::options::Prepared;
+
+use crate::endpoint::Attempt;
 use crate::error::Error;
 use crate::options::ClientOptions;
 
-/// An async runtime, as the [`Driver`](super::Driver) sees it. An adapter implements it in a
+/// A runtime, as the [`Driver`] sees it. An adapter implements it in a
 /// few lines (tokio, async-io…); everything else about driving a connection is shared.
 pub trait Runtime: Send + Unpin + 'static {
     /// An open WebSocket: tungstenite over the runtime's TCP (and TLS) stream. Messages are
@@ -28,8 +36,6 @@ pub trait Runtime: Send + Unpin + 'static {
         + 'static;
     /// The driver's one timer.
     type Timer: Timer;
-    /// The driver's end of the command channel the adapter's handles send on.
-    type Commands: Commands;
 
     /// The runtime's clock. Read it through the runtime (tokio's clock, not the system's),
     /// so that a paused test clock drives the supervisor too. Monotonic.
@@ -38,13 +44,13 @@ pub trait Runtime: Send + Unpin + 'static {
     /// The timer, with no deadline yet. Called once per driver.
     fn timer(&self) -> Self::Timer;
 
-    /// Runs connect attempt `attempt`: [`ClientOptions::prepare`], DNS, TCP, TLS, and the
-    /// WebSocket handshake, each failure typed. Polled by the driver alongside everything
-    /// else; dropped when the attempt is abandoned.
+    /// Runs connect attempt `attempt`: [`Prepared::new`] (which calls the URL function),
+    /// DNS, TCP, TLS, and the WebSocket handshake, each failure typed. Polled by the driver
+    /// alongside everything else; dropped when the attempt is abandoned.
     fn connect(
         &self,
         options: Arc<ClientOptions>,
-        attempt: u32,
+        attempt: Attempt,
     ) -> BoxFuture<Result<Connected<Self::Socket>, Error>>;
 
     /// `Pending` (with `cx` registered) when the runtime knows the socket has nothing new to
@@ -68,22 +74,8 @@ pub trait Timer: Send + Unpin {
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
 }
 
-/// The receiving end of the command channel. The adapter picks the channel (its handles
-/// send on it), so it can pick the one that suits its runtime best.
-pub trait Commands: Send + Unpin {
-    /// The next command; `Ready(None)` once every sender is gone and nothing is left.
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Command>>;
-
-    /// Refuses every later send (handles see the client as stopped); commands already in
-    /// the channel can still be taken with [`try_recv`](Self::try_recv).
-    fn close(&mut self);
-
-    /// A command already in the channel, without waiting.
-    fn try_recv(&mut self) -> Option<Command>;
-}
-
 /// A connection whose WebSocket handshake completed, and the `host:port` and redacted URL
-/// its errors will name (from [`Prepared`](crate::Prepared)).
+/// its errors will name (from [`Prepared`]).
 #[derive(Debug)]
 pub struct Connected<S> {
     /// The open WebSocket.
