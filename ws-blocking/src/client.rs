@@ -1,57 +1,36 @@
-//! The application's side: a cloneable sender and a receiver of events.
+//! The application's side: ws-client's handles, blocking the calling thread where they wait.
 
-use std::cell::Cell;
 use std::fmt;
-use std::marker::PhantomData;
-use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use ws_client::channel::{Receiver, Refused, Sender};
-use ws_client::{Command, Error, Event, TrySendError, check_close, json_message};
-use ws_core::{Bytes, CloseCode, Message, State, Stats, Text};
+use ws_client::{
+    Bytes, CloseCode, ConnectionId, Error, Event, Message, RecvTimeoutError, SendError, State,
+    Stats, Text, TryRecvError, TrySendError,
+};
 
-use crate::shared::Shared;
-
-/// Builds the handles of one driver.
-pub(crate) fn handles(
-    commands: Sender<Command>,
-    events: Receiver<Event>,
-    shared: Arc<Shared>,
-    label: Arc<str>,
-) -> (Client, Events) {
-    let owner = Arc::new(Owner {
-        shared,
-        thread: OnceLock::new(),
-    });
-    let client = Client {
-        commands,
-        clients: Arc::new(Clients {
-            owner: Arc::clone(&owner),
-        }),
-        label,
-    };
-    let events = Events {
-        receiver: events,
-        owner,
-        single_reader: PhantomData,
-    };
-    (client, events)
-}
+use crate::block::{block_on, block_until};
 
 /// Joins the I/O thread once every handle is gone.
-struct Owner {
-    shared: Arc<Shared>,
+#[derive(Default)]
+pub(crate) struct Owner {
     thread: OnceLock<JoinHandle<()>>,
+}
+
+impl Owner {
+    /// Hands the I/O thread to the handles, so the last one to go joins it.
+    pub(crate) fn adopt(&self, thread: JoinHandle<()>) {
+        let _ = self.thread.set(thread);
+    }
 }
 
 impl Drop for Owner {
     fn drop(&mut self) {
         if let Some(thread) = self.thread.take() {
             // Never join ourselves: a handle can end up owned by the driver (e.g. captured by
-            // an endpoint provider).
+            // a URL function).
             if thread.thread().id() != thread::current().id() {
                 let _ = thread.join();
             }
@@ -59,160 +38,166 @@ impl Drop for Owner {
     }
 }
 
-/// Tells the driver when the last [`Client`] is gone. It is a client's last field, so every
-/// command sender has been dropped by then.
-struct Clients {
-    owner: Arc<Owner>,
-}
-
-impl Drop for Clients {
-    fn drop(&mut self) {
-        self.owner.shared.let_go(false);
-    }
+/// The time `timeout` from now; `None` for a timeout too long to represent (no limit).
+fn deadline(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// Sends to, closes and inspects one resilient connection. Cheap to clone; every clone talks
 /// to the same I/O thread.
 ///
-/// Sends go through a bounded command channel ([`command_capacity`]) in the order they are
-/// made and are carried out by the I/O thread: sent at once while open, queued by the
-/// supervisor while (re)connecting. Each send wakes the I/O thread at once. `send` returns
-/// once the channel has room for the command, not once the message is on the wire; a message
-/// the supervisor refuses comes back as [`Event::Rejected`], one it gives up on as
-/// [`Event::Undelivered`]. Nothing is lost silently.
-///
-/// [`command_capacity`]: ws_client::ClientOptionsBuilder::command_capacity
+/// The same handle as the async adapters' `Client`, with the calling thread blocked where
+/// those await: sends go through a bounded command channel (`command_capacity`) in the order
+/// they are made, `send` blocks only while that channel is full, and each wakes the I/O
+/// thread at once. Every message handed to a send ends in exactly one way: on the wire once,
+/// in order; given back by the call's `Err` ([`SendError`], [`TrySendError`]); or given back
+/// by an event ([`Event::Rejected`], [`Event::Undelivered`]). Nothing is lost silently.
 #[derive(Clone)]
 pub struct Client {
-    commands: Sender<Command>,
-    clients: Arc<Clients>,
-    label: Arc<str>,
+    // Dropped first: the driver sees the last client go before the owner joins it.
+    inner: ws_client::Client,
+    owner: Arc<Owner>,
 }
 
 impl Client {
-    fn shared(&self) -> &Shared {
-        &self.clients.owner.shared
+    pub(crate) fn new(inner: ws_client::Client, owner: Arc<Owner>) -> Self {
+        Client { inner, owner }
     }
 
-    fn command(&self, command: Command) -> Result<(), Error> {
-        self.commands
-            .send_blocking(command)
-            .map_err(|_| Error::Stopped)?;
-        self.shared().ring();
-        Ok(())
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
     }
 
-    /// Sends a message (see the type's documentation for what "sent" means). Blocks only
-    /// while the command channel is full. Fails with [`Error::Stopped`] once the client has
-    /// stopped.
-    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.command(Command::Send(message.into()))
+    /// Sends a message, blocking while the command channel is full; once the client has
+    /// closed, the message comes back in the error.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        block_on(self.inner.send(message))
     }
 
     /// Sends without blocking: hands the message back if the command channel is full or the
-    /// client has stopped.
+    /// client has closed.
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
-        match self.commands.try_send(Command::Send(message.into())) {
-            Ok(()) => {
-                self.shared().ring();
-                Ok(())
-            }
-            Err(Refused::Full(command)) => Err(TrySendError::refused(command, true)),
-            Err(Refused::Closed(command)) => Err(TrySendError::refused(command, false)),
-        }
+        self.inner.try_send(message)
     }
 
-    /// Sends a text message.
-    pub fn send_text(&self, text: impl Into<Text>) -> Result<(), Error> {
-        self.send(Message::Text(text.into()))
+    /// Sends a text message (any `&str`, `String` or [`Text`]).
+    pub fn send_text(&self, text: impl Into<Text>) -> Result<(), SendError> {
+        block_on(self.inner.send_text(text))
     }
 
     /// Sends a binary message.
-    pub fn send_binary(&self, bytes: impl Into<Bytes>) -> Result<(), Error> {
-        self.send(Message::Binary(bytes.into()))
+    pub fn send_binary(&self, bytes: impl Into<Bytes>) -> Result<(), SendError> {
+        block_on(self.inner.send_binary(bytes))
     }
 
-    /// Serialises `value` and sends it as a text message.
+    /// Serialises `value` and sends it as a text message ([`Error::Json`] when it cannot be
+    /// serialised, [`Error::Closed`] once the client has closed).
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
-        self.send(json_message(value)?)
+        block_on(self.inner.send_json(value))
     }
 
-    /// Sends ahead of the queue, on an open connection only (otherwise the message comes back
-    /// as [`Event::Rejected`]). For login or subscribe messages that must precede queued ones
-    /// when `hold_queue_until_ready` is set; follow with [`ready`](Self::ready).
-    pub fn send_now(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.command(Command::SendNow(message.into()))
+    /// Sends a message that is worth nothing after `within`: if it is still queued then, it
+    /// comes back as [`Event::Undelivered`] (expired) instead of going out late.
+    pub fn send_with_deadline(
+        &self,
+        message: impl Into<Message>,
+        within: Duration,
+    ) -> Result<(), SendError> {
+        block_on(self.inner.send_with_deadline(message, within))
     }
 
-    /// Releases the queue held by `hold_queue_until_ready` on the current connection.
-    pub fn ready(&self) -> Result<(), Error> {
-        self.command(Command::Ready)
+    /// Sends ahead of the queue on `connection` (from [`Event::Open`]) and only there; see
+    /// the async adapters' `Client::send_now`.
+    pub fn send_now(
+        &self,
+        connection: ConnectionId,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
+        block_on(self.inner.send_now(connection, message))
     }
 
-    /// Closes gracefully with `code` and `reason`, after the sends made before it. Never
-    /// followed by a reconnect; queued messages come back as [`Event::Undelivered`], then
-    /// [`Event::Closed`] ends the events. A code that may not be sent (1005, 1006…) or a
-    /// reason over 123 bytes is refused here.
+    /// [`send_now`](Self::send_now) with a value serialised to JSON.
+    pub fn send_now_json<T: Serialize + ?Sized>(
+        &self,
+        connection: ConnectionId,
+        value: &T,
+    ) -> Result<(), Error> {
+        block_on(self.inner.send_now_json(connection, value))
+    }
+
+    /// Releases the queue held by `hold_queue_until_ready` on `connection`; ignored if that
+    /// connection is no longer the open one.
+    pub fn ready(&self, connection: ConnectionId) -> Result<(), Error> {
+        block_on(self.inner.ready(connection))
+    }
+
+    /// Closes gracefully with `code` and `reason`, after the sends made before it; see the
+    /// async adapters' `Client::close`.
     pub fn close(&self, code: CloseCode, reason: impl Into<Text>) -> Result<(), Error> {
-        let reason = reason.into();
-        check_close(code, &reason)?;
-        self.command(Command::Close { code, reason })
+        block_on(self.inner.close(code, reason))
     }
 
-    /// Replaces the connection now (the application knows the network changed): the open or
-    /// connecting one is dropped and a new attempt starts at once; a backoff wait is cut short.
+    /// Replaces the connection now: the open or connecting one is dropped and a new attempt
+    /// starts at once; a backoff wait is cut short.
     pub fn reconnect_now(&self) -> Result<(), Error> {
-        self.command(Command::ReconnectNow)
+        block_on(self.inner.reconnect_now())
     }
 
     /// Reports a network change: an open connection is probed with a ping at once, a backoff
     /// wait is cut short.
     pub fn network_changed(&self) -> Result<(), Error> {
-        self.command(Command::NetworkChanged)
+        block_on(self.inner.network_changed())
     }
 
     /// The lifecycle state, as of the I/O thread's last pass.
     pub fn state(&self) -> State {
-        self.shared().status().status.state
+        self.inner.state()
     }
 
     /// The counters (attempts, queued messages and bytes, last RTT…), as of the I/O thread's
     /// last pass.
     pub fn stats(&self) -> Stats {
-        self.shared().status().status.stats
+        self.inner.stats()
     }
 
-    /// Blocks until the I/O thread has stopped (closed for good and every event handed over).
-    pub fn stopped(&self) {
-        self.shared().wait_stopped(None);
+    /// A view of the lifecycle state that can be waited on.
+    pub fn watch_state(&self) -> StateWatch {
+        StateWatch(self.inner.watch_state())
     }
 
-    /// Like [`stopped`](Self::stopped), for at most `timeout`; returns whether it stopped.
-    pub fn stopped_timeout(&self, timeout: Duration) -> bool {
-        self.shared()
-            .wait_stopped(Instant::now().checked_add(timeout))
+    /// Blocks until the client has closed for good: from then on every send fails.
+    pub fn closed(&self) {
+        block_on(self.inner.closed());
+    }
+
+    /// Like [`closed`](Self::closed), for at most `timeout`; returns whether it has closed.
+    pub fn closed_timeout(&self, timeout: Duration) -> bool {
+        match deadline(timeout) {
+            Some(deadline) => block_until(self.inner.closed(), deadline).is_some(),
+            None => {
+                self.closed();
+                true
+            }
+        }
+    }
+
+    /// Whether the client has closed for good.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("url", &self.label)
-            .field("state", &self.state())
-            .finish_non_exhaustive()
+        self.inner.fmt(f)
     }
 }
 
 /// The connection's events, in order; the iterator ends after [`Event::Closed`].
 ///
-/// Read them promptly. The channel behind this receiver is bounded ([`event_capacity`]); when
-/// it is full the I/O thread keeps what it cannot deliver in a small backlog and stops reading
-/// the socket, so the server is slowed down by TCP instead of the client buffering without
-/// bound; once the backlog holds `event_capacity` events it stops taking commands too (sends
-/// block). Heartbeat pings keep going out meanwhile, but replies queued behind unread messages
-/// cannot be seen, so a stall longer than `ping_interval + pong_timeout` ends the connection
-/// as dead (and it reconnects). RTT samples are dropped rather than kept (the latest is in
-/// [`Client::stats`]); messages and handed-back messages are never dropped.
+/// Read them promptly: the channel behind them is bounded (`event_capacity`), and the I/O
+/// thread stops reading the socket while the application is behind (see the crate
+/// documentation). Heartbeats keep running meanwhile.
 ///
 /// Dropping the receiver discards events from then on. Dropping it and every [`Client`]
 /// closes the connection with 1001 (going away), waits for the server's reply (at most
@@ -220,47 +205,35 @@ impl fmt::Debug for Client {
 /// handle's drop blocks that long. A connect thread stuck in a DNS lookup or in a TCP connect
 /// to a host that does not answer cannot be interrupted (std has no way to); the drop then
 /// also waits for that to give up (the resolver's timeout; `connect_timeout` for TCP).
-///
-/// [`event_capacity`]: ws_client::ClientOptionsBuilder::event_capacity
 pub struct Events {
-    receiver: Receiver<Event>,
+    inner: ws_client::Events,
     owner: Arc<Owner>,
-    /// One thread reads at a time (`Send`, not `Sync`): the channel keeps one reader's waker.
-    single_reader: PhantomData<Cell<()>>,
 }
 
 impl Events {
-    /// The next event, blocking; `None` once the client has stopped and every event was read.
-    pub fn recv(&self) -> Option<Event> {
-        let event = self.receiver.recv_blocking()?;
-        self.owner.shared.event_taken();
-        Some(event)
+    pub(crate) fn new(inner: ws_client::Events, owner: Arc<Owner>) -> Self {
+        Events { inner, owner }
+    }
+
+    /// The next event, blocking; `None` once the client has closed and every event was read.
+    pub fn recv(&mut self) -> Option<Event> {
+        block_on(self.inner.recv())
     }
 
     /// The next event, waiting at most `timeout`.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvTimeoutError> {
-        let event = match Instant::now().checked_add(timeout) {
-            Some(deadline) => self.receiver.recv_deadline(deadline)?,
-            None => self
-                .receiver
-                .recv_blocking()
-                .ok_or(RecvTimeoutError::Disconnected)?,
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Event, RecvTimeoutError> {
+        let next = match deadline(timeout) {
+            Some(deadline) => {
+                block_until(self.inner.recv(), deadline).ok_or(RecvTimeoutError::Timeout)?
+            }
+            None => self.recv(),
         };
-        self.owner.shared.event_taken();
-        Ok(event)
+        next.ok_or(RecvTimeoutError::Disconnected)
     }
 
-    /// The next event if there is one, without blocking.
-    pub fn try_recv(&self) -> Result<Event, TryRecvError> {
-        let Some(event) = self.receiver.try_recv() else {
-            return Err(if self.receiver.is_terminated() {
-                TryRecvError::Disconnected
-            } else {
-                TryRecvError::Empty
-            });
-        };
-        self.owner.shared.event_taken();
-        Ok(event)
+    /// The next event if one is waiting, without blocking.
+    pub fn try_recv(&mut self) -> Result<Event, TryRecvError> {
+        self.inner.try_recv()
     }
 }
 
@@ -272,19 +245,39 @@ impl Iterator for Events {
     }
 }
 
-impl Drop for Events {
-    fn drop(&mut self) {
-        self.owner.shared.let_go(true);
-    }
-}
-
 impl fmt::Debug for Events {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Events").finish_non_exhaustive()
+        let _ = &self.owner;
+        self.inner.fmt(f)
     }
 }
 
-/// Hands the I/O thread to the handles, so the last one to go joins it.
-pub(crate) fn adopt(events: &Events, thread: JoinHandle<()>) {
-    let _ = events.owner.thread.set(thread);
+/// Watches a client's lifecycle state: [`changed`](Self::changed) blocks until the state
+/// changes and returns it as it is then (coalescing: a watcher that was away sees the latest
+/// state, not every step; the event stream has every step).
+#[derive(Clone, Debug)]
+pub struct StateWatch(ws_client::StateWatch);
+
+impl StateWatch {
+    /// The state now, marking it as seen.
+    pub fn get(&mut self) -> State {
+        self.0.get()
+    }
+
+    /// Blocks until a state this watcher has not seen, and returns it; `None` once the client
+    /// has closed and its final state was seen.
+    pub fn changed(&mut self) -> Option<State> {
+        block_on(self.0.changed())
+    }
+
+    /// Like [`changed`](Self::changed), waiting at most `timeout`.
+    pub fn changed_timeout(&mut self, timeout: Duration) -> Result<State, RecvTimeoutError> {
+        let next = match deadline(timeout) {
+            Some(deadline) => {
+                block_until(self.0.changed(), deadline).ok_or(RecvTimeoutError::Timeout)?
+            }
+            None => self.changed(),
+        };
+        next.ok_or(RecvTimeoutError::Disconnected)
+    }
 }

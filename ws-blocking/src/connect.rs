@@ -21,44 +21,36 @@ use std::time::Duration;
 
 use tungstenite::WebSocket;
 use tungstenite::handshake::HandshakeError;
-use tungstenite::handshake::client::Response;
 use ws_client::rustls::{ClientConfig, ClientConnection, StreamOwned};
-use ws_client::{ClientOptions, Error, Prepared, Stage};
-use ws_core::ConnectionId;
+use ws_client::runtime::{Connected, Prepared};
+use ws_client::{ClientOptions, Error, Stage};
 
+use crate::bell::Bell;
 use crate::link::{Link, Stream};
-use crate::shared::Shared;
 
 /// How often a helper blocked in the handshake or in an async provider checks whether its
 /// attempt was abandoned: the longest it outlives an abandoned attempt, once past DNS and the
 /// TCP connect (bounded by the resolver and by `connect_timeout`).
 const PATIENCE: Duration = Duration::from_millis(50);
 
-/// An open connection, and the `host:port` and redacted URL its errors will name.
-pub(crate) struct Connected {
-    pub(crate) socket: WebSocket<Stream>,
-    pub(crate) response: Response,
-    pub(crate) server: String,
-    pub(crate) label: String,
-}
+/// An open connection before the I/O thread takes it over.
+pub(crate) type Opened = Connected<WebSocket<Stream>>;
 
 /// A connect attempt running on its helper thread.
 pub(crate) struct Attempt {
-    pub(crate) connection: ConnectionId,
     /// The redacted URL, for an attempt whose thread died without a result.
     label: String,
-    result: Receiver<Result<Connected, Error>>,
+    result: Receiver<Result<Opened, Error>>,
     abandoned: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
 impl Attempt {
-    /// Starts attempt number `attempt`; its result rings `shared`.
+    /// Starts `attempt` on a helper thread; its result rings `bell`.
     pub(crate) fn start(
         options: Arc<ClientOptions>,
-        connection: ConnectionId,
-        attempt: u32,
-        shared: Arc<Shared>,
+        attempt: ws_client::Attempt,
+        bell: Arc<Bell>,
     ) -> io::Result<Attempt> {
         let label = options.label();
         let (sender, result) = mpsc::sync_channel(1);
@@ -69,11 +61,10 @@ impl Attempt {
             .spawn(move || {
                 let outcome = connect(&options, attempt, &flag);
                 if !flag.load(Ordering::Relaxed) && sender.send(outcome).is_ok() {
-                    shared.ring();
+                    bell.ring();
                 }
             })?;
         Ok(Attempt {
-            connection,
             label,
             result,
             abandoned,
@@ -82,7 +73,7 @@ impl Attempt {
     }
 
     /// The outcome, once there is one.
-    pub(crate) fn outcome(&self) -> Option<Result<Connected, Error>> {
+    pub(crate) fn outcome(&self) -> Option<Result<Opened, Error>> {
         match self.result.try_recv() {
             Ok(outcome) => Some(outcome),
             Err(TryRecvError::Empty) => None,
@@ -106,13 +97,14 @@ impl Attempt {
 
 /// Runs attempt `attempt`. Resolving and connecting are done here rather than by tungstenite
 /// so that a DNS failure, a refused port and other socket errors stay distinct for the
-/// application. An abandoned attempt stops early with [`Error::Stopped`], which nobody reads.
+/// application. An abandoned attempt stops early with [`Error::Closed`], which nobody reads.
 fn connect(
     options: &ClientOptions,
-    attempt: u32,
+    attempt: ws_client::Attempt,
     abandoned: &AtomicBool,
-) -> Result<Connected, Error> {
-    let prepared = block_on(options.prepare(attempt), abandoned).ok_or(Error::Stopped)??;
+) -> Result<Opened, Error> {
+    let mut prepared =
+        block_on(Prepared::new(options, attempt), abandoned).ok_or(Error::Closed)??;
     let resolved = (prepared.host.as_str(), prepared.port).to_socket_addrs();
     let timeout = options.config().connect_timeout();
     // The addresses in turn, as in the async adapters. Each future is ready when polled (the
@@ -129,42 +121,28 @@ fn connect(
         abandoned,
     );
     if abandoned.load(Ordering::Relaxed) {
-        return Err(Error::Stopped);
+        return Err(Error::Closed);
     }
-    let tcp = tcp.ok_or(Error::Stopped)??;
-    let socket_error = |e: io::Error| {
-        Error::transport(e.into(), &prepared.label, &prepared.server, Stage::Connect)
-    };
+    let tcp = tcp.ok_or(Error::Closed)??;
     // Heartbeats and small messages must not wait for Nagle's algorithm.
-    tcp.set_nodelay(true).map_err(socket_error)?;
-    let link = Link::new(tcp, PATIENCE).map_err(socket_error)?;
+    tcp.set_nodelay(true)
+        .map_err(|e| prepared.socket_error(e))?;
+    let link = Link::new(tcp, PATIENCE).map_err(|e| prepared.socket_error(e))?;
     let stream = match &prepared.tls {
         Some(config) => Stream::Tls(Box::new(secure(config, &prepared, link)?)),
         None => Stream::Plain(link),
     };
-    let Prepared {
-        request,
-        server,
-        label,
-        websocket,
-        ..
-    } = prepared;
-    let mut handshake = tungstenite::client::client_with_config(request, stream, Some(websocket));
+    let request = std::mem::take(&mut prepared.request);
+    let mut handshake =
+        tungstenite::client::client_with_config(request, stream, Some(prepared.websocket));
     loop {
         match handshake {
-            Ok((socket, response)) => {
-                return Ok(Connected {
-                    socket,
-                    response,
-                    server,
-                    label,
-                });
-            }
+            Ok((socket, response)) => return Ok(prepared.into_connected(socket, response)),
             Err(HandshakeError::Interrupted(_)) if abandoned.load(Ordering::Relaxed) => {
-                return Err(Error::Stopped);
+                return Err(Error::Closed);
             }
             Err(HandshakeError::Interrupted(partial)) => handshake = partial.handshake(),
-            Err(HandshakeError::Failure(e)) => return Err(Error::handshake(e, &label, &server)),
+            Err(HandshakeError::Failure(e)) => return Err(prepared.handshake_error(e)),
         }
     }
 }

@@ -32,20 +32,21 @@
 //!
 //! # Threads
 //!
-//! - The I/O thread, for the client's whole life: it owns the supervisor, the socket and the
-//!   tungstenite and rustls state. It sleeps in one poller wait (mio: `epoll`, `kqueue`) on
-//!   the socket, its doorbell and the supervisor's next deadline at once, then reads and
-//!   writes the non-blocking socket itself. A send reaches the wire after one thread hop, a
-//!   received message reaches the application after one, and a peer that stops reading
-//!   never blocks the thread: what does not fit waits in tungstenite until the socket has
-//!   room.
+//! - The I/O thread, for the client's whole life: it runs ws-client's driver — the same loop
+//!   the async adapters spawn — which owns the supervisor, the socket and the tungstenite and
+//!   rustls state. Between polls it sleeps in one poller wait (mio: `epoll`, `kqueue`) on the
+//!   socket, its doorbell and the driver's next deadline at once, and reads and writes the
+//!   non-blocking socket itself. A send reaches the wire after one thread hop, a received
+//!   message reaches the application after one, and a peer that stops reading never blocks
+//!   the thread: what does not fit waits in tungstenite until the socket has room.
 //! - While an attempt is connecting, a connect thread resolves the host and runs the TCP,
 //!   TLS and WebSocket handshakes, so the connect timeout fires and `close` works even while
 //!   a server hangs. An abandoned attempt's thread ends on its own within 50 ms (after DNS and
 //!   the TCP connect, bounded by `connect_timeout`).
 //!
-//! Every thread is joined: dropping the last handle closes the connection (1001, going away,
-//! bounded by `close_timeout`) and joins the I/O thread, which has joined the others.
+//! So an open client costs one thread. Every thread is joined: dropping the last handle
+//! closes the connection (1001, going away, bounded by `close_timeout`) and joins the I/O
+//! thread, which has joined the others.
 //!
 //! # Channels and backpressure
 //!
@@ -57,7 +58,10 @@
 //!   taken: `send` blocks, [`Client::try_send`] hands the message back. The heartbeat and the
 //!   supervisor's timers keep running, so a peer that stopped reading is still declared dead
 //!   on time.
-//! - Events ([`Events`], capacity `event_capacity`, default 256): see [`Events`].
+//! - Events ([`Events`], capacity `event_capacity`, default 256): when the application does
+//!   not keep up, the I/O thread keeps the overflow in a local backlog and stops reading the
+//!   socket, so TCP slows the server down. RTT samples are dropped rather than kept (the
+//!   latest is in [`Client::stats`]). Messages and handed-back messages are never dropped.
 //!
 //! # Ping replies
 //!
@@ -65,10 +69,10 @@
 //! flush; the I/O thread flushes right after reading a Ping, so pings are answered even when
 //! the application sends nothing.
 //!
-//! # Endpoint providers
+//! # URL functions
 //!
-//! A provider ([`Endpoint::from_fn`]) runs on the connect thread before every attempt and may
-//! block. An async provider ([`Endpoint::from_async_fn`]) is polled there too, with no
+//! A URL function ([`Endpoint::from_fn`]) runs on the connect thread before every attempt and
+//! may block. An async one ([`Endpoint::from_async_fn`]) is polled there too, with no
 //! runtime: it must not need one (no tokio sockets or timers).
 //!
 //! # Secrets in logs
@@ -82,26 +86,32 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bell;
+mod block;
 mod client;
 mod connect;
-mod driver;
+mod io_thread;
 mod link;
 mod poller;
-mod shared;
+mod runtime;
+mod socket;
 
-pub use client::{Client, Events};
-pub use driver::Driver;
+use std::fmt;
+use std::io;
+use std::sync::Arc;
 
-pub use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+pub use client::{Client, Events, StateWatch};
 pub use ws_client::{
-    ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    TrySendError, WebSocketLimits, WsUrl,
+    Attempt, Bytes, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
+    ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
+    Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow, ReconnectDecision,
+    RecvTimeoutError, SendError, SendErrorKind, ServerPing, Source, Stage, State, Stats, Target,
+    Text, Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason,
+    WebSocketLimits, WsUrl, default_close_policy, rustls,
 };
-pub use ws_core::{
-    Bytes, CloseCode, Config, ConfigBuilder, ConnectFailure, Disconnect, Heartbeat, Jitter,
-    Liveness, Matcher, Message, Overflow, SendErrorKind, ServerPing, State, Stats, Text,
-    TransportError, UndeliveredReason,
-};
+
+use client::Owner;
+use runtime::{Blocking, Io};
 
 /// Starts a client on a new I/O thread and returns its handles. The first event is
 /// [`Event::Connecting`]; sends made before the connection opens are queued.
@@ -109,15 +119,57 @@ pub use ws_core::{
 /// # Panics
 ///
 /// If the operating system cannot start a thread, like [`std::thread::spawn`], or cannot
-/// create the I/O thread's poller (out of file descriptors). Use [`Driver::new`] to handle
-/// the latter and run the driver on a thread of your own.
+/// create the I/O thread's poller (out of file descriptors). [`connect_with_driver`] reports
+/// the latter and leaves the thread to you.
 pub fn connect(options: ClientOptions) -> (Client, Events) {
-    let (driver, client, events) =
-        Driver::new(options).expect("cannot create the ws-blocking I/O thread's poller");
+    let (client, events, driver) =
+        connect_with_driver(options).expect("cannot create the ws-blocking I/O thread's poller");
     let thread = std::thread::Builder::new()
         .name("ws-blocking-io".to_owned())
         .spawn(move || driver.run())
         .expect("cannot start the ws-blocking I/O thread");
-    client::adopt(&events, thread);
+    client.owner().adopt(thread);
     (client, events)
+}
+
+/// Like [`connect`], but returns the [`Driver`] instead of starting a thread for it: call
+/// [`Driver::run`] on a thread of your own. Nothing happens until it runs.
+///
+/// # Errors
+///
+/// When the operating system cannot create the poller the driver waits in (out of file
+/// descriptors, for instance).
+pub fn connect_with_driver(options: ClientOptions) -> io::Result<(Client, Events, Driver)> {
+    let io = Arc::new(Io::new()?);
+    let (driver, client, events) =
+        ws_client::runtime::Driver::new(options, Blocking(Arc::clone(&io)));
+    let owner = Arc::new(Owner::default());
+    Ok((
+        Client::new(client, Arc::clone(&owner)),
+        Events::new(events, owner),
+        Driver { driver, io },
+    ))
+}
+
+/// The loop behind a [`Client`]: run it with [`run`](Self::run) on a thread of your own (or
+/// let [`connect`] start one).
+#[must_use = "nothing happens until the driver runs"]
+pub struct Driver {
+    driver: ws_client::runtime::Driver<Blocking>,
+    io: Arc<Io>,
+}
+
+impl Driver {
+    /// Runs the client until it has closed for good and the last event is handed over, or
+    /// until every handle is gone and the connection is closed. Logs go to a `ws_client`
+    /// span that names the (redacted) URL.
+    pub fn run(self) {
+        io_thread::run(self.driver, &self.io);
+    }
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.driver.fmt(f)
+    }
 }

@@ -14,6 +14,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ws_client::rustls::{ClientConnection, StreamOwned};
@@ -40,7 +42,7 @@ impl Stream {
     /// stream is always worth a look.
     pub(crate) fn may_have_input(&self) -> bool {
         match self {
-            Stream::Plain(link) => link.readable,
+            Stream::Plain(link) => link.ready.readable(),
             Stream::Tls(_) => true,
         }
     }
@@ -71,13 +73,49 @@ impl Write for Stream {
     }
 }
 
+/// What the poller last said about the open socket, and what the last read and write found.
+/// Shared by the I/O thread's wait (which sets it) and the link (which clears it); both run
+/// on the I/O thread, the atomics only make it shareable.
+#[derive(Debug)]
+pub(crate) struct Readiness {
+    /// No read has come up empty since the poller last said the socket was readable.
+    readable: AtomicBool,
+    /// No write has come up short since the poller last said the socket had room.
+    writable: AtomicBool,
+}
+
+impl Readiness {
+    /// A socket nobody has waited on yet: worth a read and a write.
+    pub(crate) fn new() -> Self {
+        Readiness {
+            readable: AtomicBool::new(true),
+            writable: AtomicBool::new(true),
+        }
+    }
+
+    /// The poller reported the socket readable (or closed, or failed: a read will tell).
+    pub(crate) fn mark_readable(&self) {
+        self.readable.store(true, Ordering::Relaxed);
+    }
+
+    /// The poller reported room to write (or a closed or failed socket: a write will tell).
+    pub(crate) fn mark_writable(&self) {
+        self.writable.store(true, Ordering::Relaxed);
+    }
+
+    fn readable(&self) -> bool {
+        self.readable.load(Ordering::Relaxed)
+    }
+
+    fn flag(&self, write: bool) -> &AtomicBool {
+        if write { &self.writable } else { &self.readable }
+    }
+}
+
 /// One TCP connection.
 pub(crate) struct Link {
     socket: Socket,
-    /// No read has come up empty since the poller last said the socket was readable.
-    readable: bool,
-    /// No write has come up short since the poller last said the socket had room.
-    writable: bool,
+    ready: Arc<Readiness>,
 }
 
 enum Socket {
@@ -96,13 +134,16 @@ impl Link {
         tcp.set_write_timeout(Some(patience))?;
         Ok(Link {
             socket: Socket::Handshake(tcp),
-            readable: true,
-            writable: true,
+            ready: Arc::new(Readiness::new()),
         })
     }
 
-    /// Switches to open-connection mode: non-blocking, ready to be registered with a poller.
-    pub(crate) fn open(&mut self) -> io::Result<&mut mio::net::TcpStream> {
+    /// Switches to open-connection mode: non-blocking, ready to be registered with a poller
+    /// whose findings go to `ready`.
+    pub(crate) fn open(&mut self, ready: Arc<Readiness>) -> io::Result<&mut mio::net::TcpStream> {
+        ready.mark_readable();
+        ready.mark_writable();
+        self.ready = ready;
         if let Socket::Handshake(tcp) = std::mem::replace(&mut self.socket, Socket::Lost) {
             tcp.set_nonblocking(true)?;
             self.socket = Socket::Open(mio::net::TcpStream::from_std(tcp));
@@ -121,29 +162,19 @@ impl Link {
         }
     }
 
-    /// The poller reported the socket readable (or closed, or failed: a read will tell).
-    pub(crate) fn mark_readable(&mut self) {
-        self.readable = true;
-    }
-
-    /// The poller reported room to write (or a closed or failed socket: a write will tell).
-    pub(crate) fn mark_writable(&mut self) {
-        self.writable = true;
-    }
-
     /// Whether a blocked write is worth retrying.
     pub(crate) fn writable(&self) -> bool {
-        self.writable
+        self.ready.writable.load(Ordering::Relaxed)
     }
 }
 
 /// Retries `op` when a signal interrupted it; records a `WouldBlock` in `ready`.
-fn attempt<T>(ready: &mut bool, mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+fn attempt<T>(ready: &AtomicBool, mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
         match op() {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                *ready = false;
+                ready.store(false, Ordering::Relaxed);
                 return Err(error);
             }
             other => return other,
@@ -155,7 +186,7 @@ impl Read for Link {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.socket {
             Socket::Handshake(tcp) => tcp.read(buf).map_err(timeout_is_would_block),
-            Socket::Open(tcp) => attempt(&mut self.readable, || tcp.read(buf)),
+            Socket::Open(tcp) => attempt(self.ready.flag(false), || tcp.read(buf)),
             Socket::Lost => Err(io::ErrorKind::NotConnected.into()),
         }
     }
@@ -165,7 +196,7 @@ impl Write for Link {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.socket {
             Socket::Handshake(tcp) => tcp.write(buf).map_err(timeout_is_would_block),
-            Socket::Open(tcp) => attempt(&mut self.writable, || tcp.write(buf)),
+            Socket::Open(tcp) => attempt(self.ready.flag(true), || tcp.write(buf)),
             Socket::Lost => Err(io::ErrorKind::NotConnected.into()),
         }
     }

@@ -6,18 +6,22 @@
 //! tokio, with a safe API for exactly this: a registered socket and a [`mio::Waker`].
 
 use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 
-use crate::link::Link;
-use crate::shared::{Gone, Shared};
+use crate::bell::Bell;
+use crate::link::{Link, Readiness};
 
 const BELL: Token = Token(0);
 const SOCKET: Token = Token(1);
 
-/// The I/O thread's wait.
-pub(crate) struct Poller {
+/// The I/O thread's wait. Shared with the connect attempts, which register the socket they
+/// open; every use is on the I/O thread, so the lock is never contended.
+pub(crate) struct Poller(Mutex<Waiting>);
+
+struct Waiting {
     poll: Poll,
     events: Events,
 }
@@ -25,8 +29,6 @@ pub(crate) struct Poller {
 /// What a wait found.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Woken {
-    /// Which handles the application has dropped so far.
-    pub(crate) gone: Gone,
     /// The socket has news for a read (bytes, the end of the stream, or an error).
     pub(crate) readable: bool,
     /// The socket has room for a write (or is closed or failed).
@@ -40,13 +42,18 @@ impl Poller {
         let waker = mio::Waker::new(poll.registry(), BELL)?;
         // The bell and one socket: a wait reports at most two events.
         let events = Events::with_capacity(2);
-        Ok((Poller { poll, events }, waker))
+        Ok((Poller(Mutex::new(Waiting { poll, events })), waker))
     }
 
-    /// Switches `link` to open mode and watches it.
-    pub(crate) fn watch(&self, link: &mut Link) -> io::Result<()> {
-        let socket = link.open()?;
-        self.poll
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Switches `link` to open mode and watches it; what the waits find goes to `ready`.
+    pub(crate) fn watch(&self, link: &mut Link, ready: Arc<Readiness>) -> io::Result<()> {
+        let socket = link.open(ready)?;
+        self.lock()
+            .poll
             .registry()
             .register(socket, SOCKET, Interest::READABLE | Interest::WRITABLE)
     }
@@ -55,29 +62,28 @@ impl Poller {
     pub(crate) fn forget(&self, link: &mut Link) {
         if let Some(socket) = link.polled() {
             // Closing the socket would unregister it too; this only makes it explicit.
-            let _ = self.poll.registry().deregister(socket);
+            let _ = self.lock().poll.registry().deregister(socket);
         }
     }
 
     /// Waits until a ring, news from the socket or `deadline` (none: no time limit). It does
-    /// not block when a ring is pending, when `deadline` has passed, or when `busy` (then it
-    /// only collects what is already there).
-    pub(crate) fn wait(&mut self, shared: &Shared, deadline: Option<Instant>, busy: bool) -> Woken {
-        let rung = shared.fall_asleep();
-        let timeout = if rung || busy {
+    /// not block when a ring is pending or `deadline` has passed.
+    pub(crate) fn wait(&self, bell: &Bell, deadline: Option<Instant>) -> Woken {
+        let rung = bell.fall_asleep();
+        let timeout = if rung {
             Some(Duration::ZERO)
         } else {
             deadline.map(|at| at.saturating_duration_since(Instant::now()))
         };
+        let mut waiting = self.lock();
+        let Waiting { poll, events } = &mut *waiting;
         // An interrupted wait is an early wake-up: the caller looks at everything anyway. Any
         // other failure (none is expected for a valid poller) is the same, and the timeout
         // bounds how often it can recur.
-        let _ = self.poll.poll(&mut self.events, timeout);
-        let mut woken = Woken {
-            gone: shared.wake_up(),
-            ..Woken::default()
-        };
-        for event in self.events.iter().filter(|event| event.token() == SOCKET) {
+        let _ = poll.poll(events, timeout);
+        bell.wake_up();
+        let mut woken = Woken::default();
+        for event in events.iter().filter(|event| event.token() == SOCKET) {
             let failed = event.is_error();
             woken.readable |= event.is_readable() || event.is_read_closed() || failed;
             woken.writable |= event.is_writable() || event.is_write_closed() || failed;
@@ -89,100 +95,59 @@ impl Poller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shared::Published;
-    use ws_client::Status;
 
-    fn setup() -> (Poller, Shared) {
+    fn setup() -> (Poller, Arc<Bell>) {
         let (poller, waker) = Poller::new().unwrap();
-        let shared = Shared::new(
-            Published {
-                status: Status {
-                    state: ws_core::State::Connecting,
-                    stats: ws_core::Stats::default(),
-                },
-                stopped: false,
-            },
-            waker,
-        );
-        (poller, shared)
+        (poller, Arc::new(Bell::new(waker)))
     }
 
     const LONG: Duration = Duration::from_secs(10);
 
     #[test]
     fn a_ring_before_the_wait_is_not_lost_and_many_rings_wake_once() {
-        let (mut poller, shared) = setup();
-        shared.ring();
-        shared.ring();
+        let (poller, bell) = setup();
+        bell.ring();
+        bell.ring();
         let started = Instant::now();
-        let _ = poller.wait(&shared, Some(started + LONG), false);
+        let _ = poller.wait(&bell, Some(started + LONG));
         assert!(started.elapsed() < LONG / 2);
         let deadline = Instant::now() + Duration::from_millis(20);
-        let _ = poller.wait(&shared, Some(deadline), false);
+        let _ = poller.wait(&bell, Some(deadline));
         assert!(Instant::now() >= deadline, "the two rings woke it twice");
     }
 
     #[test]
-    fn a_ring_wakes_a_sleeper_and_the_handles_let_go_are_reported() {
-        let (mut poller, shared) = setup();
-        let shared = std::sync::Arc::new(shared);
-        let ringer = std::sync::Arc::clone(&shared);
-        let thread = std::thread::spawn(move || ringer.let_go(true));
+    fn a_ring_from_another_thread_wakes_a_sleeper() {
+        let (poller, bell) = setup();
+        let ringer = Arc::clone(&bell);
         let started = Instant::now();
-        let mut woken = poller.wait(&shared, None, false);
-        // A ring between the thread's start and the wait is pending, not lost: at most two
-        // waits see it.
-        if !woken.gone.events {
-            woken = poller.wait(&shared, None, false);
-        }
+        let thread = std::thread::spawn(move || ringer.ring());
+        let _ = poller.wait(&bell, Some(started + LONG));
         thread.join().unwrap();
-        assert!(started.elapsed() < LONG);
-        assert_eq!(
-            woken.gone,
-            Gone {
-                events: true,
-                clients: false
-            }
-        );
+        assert!(started.elapsed() < LONG / 2, "the ring was lost");
     }
 
     #[test]
-    fn taking_an_event_rings_only_when_room_was_wanted() {
-        let (mut poller, shared) = setup();
-        shared.event_taken();
-        let deadline = Instant::now() + Duration::from_millis(20);
-        let _ = poller.wait(&shared, Some(deadline), false);
-        assert!(
-            Instant::now() >= deadline,
-            "woken without a request for room"
-        );
-        shared.want_room();
-        shared.event_taken();
+    fn a_waker_made_from_the_bell_rings_it() {
+        let (poller, bell) = setup();
+        let waker = std::task::Waker::from(Arc::clone(&bell));
+        waker.wake_by_ref();
         let started = Instant::now();
-        let _ = poller.wait(&shared, Some(started + LONG), false);
+        let _ = poller.wait(&bell, Some(started + LONG));
         assert!(started.elapsed() < LONG / 2);
-    }
-
-    #[test]
-    fn busy_waits_do_not_block() {
-        let (mut poller, shared) = setup();
-        let started = Instant::now();
-        let woken = poller.wait(&shared, None, true);
-        assert!(started.elapsed() < LONG / 2);
-        assert_eq!(woken, Woken::default());
     }
 
     #[test]
     fn a_watched_socket_reports_bytes_and_room() {
         use std::io::{Read, Write};
-        let (mut poller, shared) = setup();
+        let (poller, bell) = setup();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (mut peer, _) = listener.accept().unwrap();
         let mut link = Link::new(tcp, Duration::from_millis(50)).unwrap();
-        poller.watch(&mut link).unwrap();
+        poller.watch(&mut link, Arc::new(Readiness::new())).unwrap();
         // A fresh connection has room to write.
-        let woken = poller.wait(&shared, Some(Instant::now() + LONG), false);
+        let woken = poller.wait(&bell, Some(Instant::now() + LONG));
         assert!(woken.writable);
         let mut buffer = [0; 8];
         let empty = link.read(&mut buffer).unwrap_err();
@@ -191,7 +156,7 @@ mod tests {
         let deadline = Instant::now() + LONG;
         let mut woken = Woken::default();
         while !woken.readable && Instant::now() < deadline {
-            woken = poller.wait(&shared, Some(deadline), false);
+            woken = poller.wait(&bell, Some(deadline));
         }
         assert!(woken.readable, "no readiness for the peer's bytes");
         assert_eq!(link.read(&mut buffer).unwrap(), 2);
