@@ -33,7 +33,7 @@ async fn echo(url: &str) -> Result<(), Error> {
     let options = ClientOptions::builder(url)
         .config(Config::builder().no_reconnect().build()?)
         .build()?;
-    let (client, mut events, driver) = ws_async_std::connect(options);
+    let (client, mut events, driver) = ws_async_std::connect_with_driver(options);
     let driver = smol::spawn(driver);
     while let Some(event) = events.next().await {
         match event {

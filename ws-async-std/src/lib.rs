@@ -17,7 +17,7 @@
 //!         .config(Config::builder().ping_interval(std::time::Duration::from_secs(15)).build()?)
 //!         .header("user-agent", "my-app/1.0")
 //!         .build()?;
-//!     let (client, mut events, driver) = ws_async_std::connect(options);
+//!     let (client, mut events, driver) = ws_async_std::connect_with_driver(options);
 //!     smol::spawn(driver).detach(); // or async_std::task::spawn(driver)
 //!     client.send_text("hello").await?; // queued until the connection opens
 //!     while let Some(event) = events.next().await {
@@ -106,10 +106,10 @@ use std::task::{Context, Poll};
 pub use ws_client::{
     Attempt, Bytes, Client, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
     ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
-    Events, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow,
-    ReconnectDecision, SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch,
-    Stats, Target, Text, Timeout, Tls, TransportError, TryRecvError, TrySendError,
-    UndeliveredReason, WebSocketLimits, WsUrl, default_close_policy, rustls,
+    Events, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow, ReconnectDecision,
+    SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch, Stats, Target, Text,
+    Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason, WebSocketLimits,
+    WsUrl, default_close_policy, rustls,
 };
 
 /// Starts a client on smol's global executor and returns its handles. The first event is

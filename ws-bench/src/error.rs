@@ -45,6 +45,7 @@ from_error!(
     std::io::Error,
     tungstenite::Error,
     ws_tokio::Error,
+    ws_tokio::SendError,
     crate::workload::Mismatch,
     tokio::task::JoinError,
     serde_json::Error,

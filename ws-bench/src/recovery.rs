@@ -140,7 +140,7 @@ fn start(client: ClientKind, options: ClientOptions) -> Result<Running> {
             ClientKind::WsAsyncStd => {
                 let executor = smol::LocalExecutor::new();
                 smol::block_on(executor.run(async {
-                    let (handle, mut stream, driver) = ws_async_std::connect(options);
+                    let (handle, mut stream, driver) = ws_async_std::connect_with_driver(options);
                     executor.spawn(driver).detach();
                     let _ = closer_tx.send(Box::new(move || {
                         let _ = smol::block_on(handle.close(CloseCode::NORMAL, "done"));

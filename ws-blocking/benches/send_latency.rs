@@ -79,7 +79,7 @@ fn main() {
         .config(config)
         .build()
         .unwrap();
-    let (client, events) = ws_blocking::connect(options);
+    let (client, mut events) = ws_blocking::connect(options);
     while !matches!(events.recv(), Some(Event::Open { .. })) {}
 
     let mut raw_samples = Vec::with_capacity(ROUNDS * SENDS_PER_ROUND);

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use tungstenite::WebSocket;
 use tungstenite::handshake::HandshakeError;
-use ws_client::rustls::{ClientConfig, ClientConnection, StreamOwned};
 use ws_client::runtime::{Connected, Prepared};
+use ws_client::rustls::{ClientConfig, ClientConnection, StreamOwned};
 use ws_client::{ClientOptions, Error, Stage};
 
 use crate::bell::Bell;

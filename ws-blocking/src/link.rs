@@ -108,7 +108,11 @@ impl Readiness {
     }
 
     fn flag(&self, write: bool) -> &AtomicBool {
-        if write { &self.writable } else { &self.readable }
+        if write {
+            &self.writable
+        } else {
+            &self.readable
+        }
     }
 }
 

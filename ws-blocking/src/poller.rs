@@ -52,10 +52,11 @@ impl Poller {
     /// Switches `link` to open mode and watches it; what the waits find goes to `ready`.
     pub(crate) fn watch(&self, link: &mut Link, ready: Arc<Readiness>) -> io::Result<()> {
         let socket = link.open(ready)?;
-        self.lock()
-            .poll
-            .registry()
-            .register(socket, SOCKET, Interest::READABLE | Interest::WRITABLE)
+        self.lock().poll.registry().register(
+            socket,
+            SOCKET,
+            Interest::READABLE | Interest::WRITABLE,
+        )
     }
 
     /// Stops watching `link` before it is dropped.

@@ -90,15 +90,15 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     let threads_before = threads();
 
     // Open and idle: the drop closes with 1001 (going away) and waits for the server's reply.
-    let (client, events) = ws_blocking::connect(
+    let (client, mut events) = ws_blocking::connect(
         ClientOptions::builder(&server.url())
             .config(fast_config().build().unwrap())
             .build()
             .unwrap(),
     );
-    wait_for(&events, "open", is_open);
+    wait_for(&mut events, "open", is_open);
     client.send_text("x").unwrap();
-    wait_for(&events, "echo", |e| matches!(e, Event::Message(_)));
+    wait_for(&mut events, "echo", |e| matches!(e, Event::Message(_)));
     assert_eq!(
         threads(),
         threads_before + 1,
@@ -123,7 +123,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     assert_eq!(server.client_close_codes(), [Some(1001)]);
 
     // Connecting to a server that never answers the handshake: the connect thread is joined.
-    let (client, events) = ws_blocking::connect(
+    let (client, mut events) = ws_blocking::connect(
         ClientOptions::builder(&hanging.url())
             .config(fast_config().build().unwrap())
             .build()
@@ -153,13 +153,13 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     // Open through a frozen link: the server's Close never comes, close_timeout bounds the
     // drop.
     let close_timeout = Duration::from_millis(300);
-    let (client, events) = ws_blocking::connect(
+    let (client, mut events) = ws_blocking::connect(
         ClientOptions::builder(&proxy.url())
             .config(fast_config().close_timeout(close_timeout).build().unwrap())
             .build()
             .unwrap(),
     );
-    wait_for(&events, "open", is_open);
+    wait_for(&mut events, "open", is_open);
     proxy.set_mode(ProxyMode::Freeze);
     let started = Instant::now();
     drop((client, events));

@@ -46,15 +46,15 @@ fn echo_over_tls(listener: TcpListener) {
         .tls(pki.trusting())
         .build()
         .unwrap();
-    let (client, events) = ws_blocking::connect(options);
-    wait_for(&events, "open", is_open);
+    let (client, mut events) = ws_blocking::connect(options);
+    wait_for(&mut events, "open", is_open);
     client.send_text("over tls").unwrap();
-    let Event::Message(message) = next_event(&events) else {
+    let Event::Message(message) = next_event(&mut events) else {
         panic!("message expected")
     };
     assert_eq!(message, Message::from("over tls"));
     client.close(CloseCode::NORMAL, "").unwrap();
-    assert!(matches!(until_end(&events).last(), Some(Event::Closed)));
+    assert!(matches!(until_end(&mut events).last(), Some(Event::Closed)));
 }
 
 #[test]
@@ -85,8 +85,8 @@ fn wss_with_a_wrong_ca_fails_fast_with_a_tls_error_and_stops() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let (_client, events) = ws_blocking::connect(options);
-    let all = until_end(&events);
+    let (_client, mut events) = ws_blocking::connect(options);
+    let all = until_end(&mut events);
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "took {:?}",

@@ -64,6 +64,7 @@ pub(crate) async fn run(args: ConnectArgs) -> ExitCode {
                         ended_cleanly = *code == CloseCode::NORMAL
                             && matches!(cause, Disconnect::Application | Disconnect::PeerClosed { .. });
                     }
+                    Event::ConnectFailed { .. } => ended_cleanly = false,
                     Event::Undelivered { .. } | Event::Rejected { .. } => lost_messages = true,
                     Event::Closed => break,
                     _ => {}

@@ -1,16 +1,17 @@
 //! How events are shown: one JSON object per line for scripts, one readable line for people.
 //!
 //! The JSON event names and fields are a contract scripts rely on: `connecting {attempt}`,
-//! `open`, `message {text | binary_base64}`, `rtt {ms}`, `disconnected {code, reason,
-//! will_reconnect, cause}`, `reconnecting {attempt, delay_ms}`, `gave_up {undelivered}`,
-//! `undelivered {text | binary_base64, reason}`, `closed {code}`, each with `t_ms` since start.
+//! `open`, `message {text | binary_base64}`, `rtt {ms}`, `connect_failed {will_reconnect,
+//! error}`, `disconnected {code, reason, will_reconnect, cause}`, `reconnecting {attempt,
+//! delay_ms}`, `gave_up {undelivered}`, `undelivered {text | binary_base64, reason}`,
+//! `closed {code}`, each with `t_ms` since start.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
-use ws_tokio::{Event, Message, SendErrorKind, UndeliveredReason};
+use ws_tokio::{CloseCode, Event, Message, SendErrorKind, UndeliveredReason};
 
 /// Writes events to stdout in the chosen style.
 pub(crate) struct Printer {
@@ -36,12 +37,16 @@ impl Printer {
         let detail = match event {
             Event::Disconnected {
                 error: Some(error), ..
-            } => Some(error.to_string()),
+            }
+            | Event::ConnectFailed { error, .. } => Some(error.to_string()),
             _ => None,
         };
         let detail = detail.as_deref();
-        if let Event::Disconnected { code, .. } = event {
-            self.last_code = Some(code.0);
+        match event {
+            Event::Disconnected { code, .. } => self.last_code = Some(code.0),
+            // Nothing was connected: the link is as good as lost.
+            Event::ConnectFailed { .. } => self.last_code = Some(CloseCode::ABNORMAL.0),
+            _ => {}
         }
         let line = if self.json {
             self.json_line(event, detail)
@@ -95,7 +100,7 @@ impl Printer {
             Event::Connecting { attempt } => {
                 self.stamp("connecting", fields(&[("attempt", json!(attempt))]))
             }
-            Event::Open { subprotocol } => self.stamp(
+            Event::Open { subprotocol, .. } => self.stamp(
                 "open",
                 subprotocol
                     .iter()
@@ -104,6 +109,13 @@ impl Printer {
             ),
             Event::Message(message) => self.stamp("message", payload_fields(message)),
             Event::Rtt(rtt) => self.stamp("rtt", fields(&[("ms", json!(millis_f64(*rtt)))])),
+            Event::ConnectFailed { will_reconnect, .. } => {
+                let mut map = fields(&[("will_reconnect", json!(will_reconnect))]);
+                if let Some(detail) = detail {
+                    map.insert("error".to_owned(), json!(detail));
+                }
+                self.stamp("connect_failed", map)
+            }
             Event::Disconnected {
                 code,
                 reason,
@@ -153,7 +165,7 @@ impl Printer {
                 self.stamp("undelivered", map)
             }
             Event::Closed => self.stamp("closed", fields(&[("code", json!(self.last_code))])),
-            _ => return None,
+            other => self.stamp("other", fields(&[("debug", json!(format!("{other:?}")))])),
         })
     }
 
@@ -163,10 +175,20 @@ impl Printer {
             Event::Connecting { attempt } => {
                 self.paint("36", &format!("connecting (attempt {attempt})…"))
             }
-            Event::Open { subprotocol: None } => self.paint("32", "● open"),
+            Event::Open {
+                subprotocol: None, ..
+            } => self.paint("32", "● open"),
             Event::Open {
                 subprotocol: Some(protocol),
+                ..
             } => self.paint("32", &format!("● open (subprotocol {protocol})")),
+            Event::ConnectFailed { will_reconnect, .. } => {
+                let mut line = format!("○ could not connect: {}", detail.unwrap_or("?"));
+                if !will_reconnect {
+                    line.push_str("; not retrying");
+                }
+                self.paint("31", &line)
+            }
             Event::Message(Message::Text(text)) => format!("< {text}"),
             Event::Message(Message::Binary(bytes)) => format!("< [{} bytes binary]", bytes.len()),
             Event::Rtt(rtt) => self.paint(
@@ -224,7 +246,7 @@ impl Printer {
                 ),
             ),
             Event::Closed => self.paint("1", "closed"),
-            _ => return None,
+            other => format!("{other:?}"),
         };
         Some(format!("{}  {text}", self.clock()))
     }

@@ -51,10 +51,7 @@ impl Client {
     }
 
     async fn command(&self, command: Command) -> Result<(), Error> {
-        self.commands
-            .send(command)
-            .await
-            .map_err(|_| Error::Closed)
+        self.commands.send(command).await.map_err(|_| Error::Closed)
     }
 
     async fn send_command(&self, command: Command) -> Result<(), SendError> {

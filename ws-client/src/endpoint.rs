@@ -292,11 +292,10 @@ mod tests {
 
     #[test]
     fn providers_are_called_before_every_attempt() {
-        let endpoint =
-            Endpoint::from_fn(|attempt: Attempt| {
-                let status = attempt.previous_status().unwrap_or(0);
-                Target::parse(&format!("ws://h/?token=t{}-{status}", attempt.number))
-            });
+        let endpoint = Endpoint::from_fn(|attempt: Attempt| {
+            let status = attempt.previous_status().unwrap_or(0);
+            Target::parse(&format!("ws://h/?token=t{}-{status}", attempt.number))
+        });
         let refused = Error::Http {
             url: "ws://h/".into(),
             status: 401,
@@ -316,7 +315,11 @@ mod tests {
             .collect();
         assert_eq!(
             urls,
-            ["ws://h/?token=t0-0", "ws://h/?token=t1-401", "ws://h/?token=t2-0"]
+            [
+                "ws://h/?token=t0-0",
+                "ws://h/?token=t1-401",
+                "ws://h/?token=t2-0"
+            ]
         );
 
         let endpoint = Endpoint::from_async_fn(|attempt: Attempt| async move {

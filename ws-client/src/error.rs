@@ -246,7 +246,12 @@ impl Error {
     }
 
     /// Classifies an error reading from or writing to an open connection.
-    pub(crate) fn transport(error: tungstenite::Error, url: &str, server: &str, stage: Stage) -> Self {
+    pub(crate) fn transport(
+        error: tungstenite::Error,
+        url: &str,
+        server: &str,
+        stage: Stage,
+    ) -> Self {
         Self::from_tungstenite(error, url, server, stage)
     }
 

@@ -521,7 +521,9 @@ mod tests {
 
     #[test]
     fn prepare_builds_request_and_tls_only_for_wss() {
-        let block_on = |options: ClientOptions| now_or_never(Prepared::new(&options, Attempt::new(0, None))).unwrap();
+        let block_on = |options: ClientOptions| {
+            now_or_never(Prepared::new(&options, Attempt::new(0, None))).unwrap()
+        };
         let plain = block_on(ClientOptions::new("ws://127.0.0.1:9000/x").unwrap());
         assert_eq!(
             (plain.host.as_str(), plain.port, plain.tls.is_none()),

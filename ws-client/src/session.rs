@@ -480,7 +480,9 @@ mod tests {
             .unwrap();
         session.opened(connection, &response, Instant::from_millis(5));
         let events = drain(&mut session);
-        assert!(matches!(&events[1], Event::Open { subprotocol: Some(p) } if p == "chat.v2"));
+        assert!(
+            matches!(&events[1], Event::Open { connection: c, subprotocol: Some(p) } if p == "chat.v2" && *c == connection)
+        );
         let ping = WireMessage::Ping(bytes::Bytes::from_static(b"x"));
         assert_eq!(
             session.received(connection, ping, Instant::from_millis(6)),
@@ -508,10 +510,9 @@ mod tests {
         );
         session.connect_failed(connection, refused, Instant::from_millis(1));
         let events = drain(&mut session);
-        let Event::Disconnected {
+        let Event::ConnectFailed {
             will_reconnect: false,
-            error: Some(Error::Refused { .. }),
-            ..
+            error: Error::Refused { .. },
         } = &events[1]
         else {
             panic!("{events:?}");
@@ -535,10 +536,7 @@ mod tests {
         session.tick(Instant::from_millis(100));
         assert!(matches!(session.poll_work(), Some(Work::Abort)));
         let events = drain(&mut session);
-        let Event::Disconnected {
-            error: Some(error), ..
-        } = &events[0]
-        else {
+        let Event::ConnectFailed { error, .. } = &events[0] else {
             panic!("{events:?}");
         };
         assert_eq!(
@@ -601,13 +599,13 @@ mod tests {
     fn a_read_that_finds_the_stream_closed_is_an_end_without_close_frame() {
         let mut session = session(Config::default());
         let connection = open(&mut session);
-        session.read_failed(
-            connection,
+        let error = Error::transport(
             tungstenite::Error::ConnectionClosed,
             "ws://h/?token=***",
             "h:80",
-            Instant::from_millis(1),
+            Stage::Read,
         );
+        session.failed(connection, error, Instant::from_millis(1));
         let events = drain(&mut session);
         let Event::Disconnected {
             cause: Disconnect::Transport(TransportError::Eof),

@@ -172,14 +172,9 @@ impl TryFrom<Uri> for WsUrl {
 /// misses one (`?t=`, `?sig=`, `?X-Amz-Credential=`), and a leaked credential costs more than a
 /// less informative log line. Parameter names stay, so a log still shows what was sent. Works on
 /// any string, valid URL or not, so errors about a malformed URL can quote it safely.
-///
-/// ```
-/// assert_eq!(
-///     ws_client::redact("wss://bob:hunter2@example.com/feed?token=abc&room=7#x"),
-///     "wss://bob:***@example.com/feed?token=***&room=***"
-/// );
-/// ```
-pub fn redact(url: &str) -> String {
+/// `wss://bob:hunter2@example.com/feed?token=abc&room=7#x` is shown as
+/// `wss://bob:***@example.com/feed?token=***&room=***`.
+pub(crate) fn redact(url: &str) -> String {
     let url = url.split('#').next().unwrap_or_default();
     let (before_query, query) = match url.split_once('?') {
         Some((before, query)) => (before, Some(query)),
@@ -285,5 +280,9 @@ mod tests {
         assert_eq!(redact("ws://h/p"), "ws://h/p");
         assert_eq!(redact("ws://user@h/p?a=b"), "ws://user@h/p?a=***");
         assert_eq!(redact("garbage?key=v"), "garbage?key=***");
+        assert_eq!(
+            redact("wss://bob:hunter2@example.com/feed?token=abc&room=7#x"),
+            "wss://bob:***@example.com/feed?token=***&room=***"
+        );
     }
 }

@@ -41,9 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = start_server().await?;
     let tokens = Arc::new(TokenService::default());
 
-    let endpoint = Endpoint::from_fn(move |attempt| {
+    let endpoint = Endpoint::from_fn(move |attempt: ws_tokio::Attempt| {
         let token = tokens.issue();
-        println!("attempt {attempt}: fresh token {token}");
+        println!("attempt {}: fresh token {token}", attempt.number);
         Target::parse(&format!("ws://{addr}/feed?token={token}"))
     });
     let config = Config::builder()

@@ -9,7 +9,12 @@ use tokio::time::Instant;
 use ws_tokio::{ClientOptions, Config, Disconnect, Endpoint, Error, Event, Jitter, Target};
 
 fn failing_provider() -> Endpoint {
-    Endpoint::from_fn(|attempt| Err(Error::provider(format!("token service down ({attempt})"))))
+    Endpoint::from_fn(|attempt| {
+        Err(Error::provider(format!(
+            "token service down ({})",
+            attempt.number
+        )))
+    })
 }
 
 #[tokio::test(start_paused = true)]

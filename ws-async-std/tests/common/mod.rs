@@ -40,7 +40,7 @@ impl Executor {
 
     /// Starts a client whose driver runs on this executor.
     pub(crate) fn connect(self, options: ClientOptions) -> (ws_async_std::Client, Events) {
-        let (client, events, driver) = ws_async_std::connect(options);
+        let (client, events, driver) = ws_async_std::connect_with_driver(options);
         self.spawn(driver);
         (client, events)
     }

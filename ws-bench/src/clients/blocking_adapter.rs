@@ -15,11 +15,11 @@ use crate::workload::Conversation;
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Waits for the client's first `Open`.
-pub(crate) fn wait_open(events: &Events) -> Result<()> {
+pub(crate) fn wait_open(events: &mut Events) -> Result<()> {
     loop {
         match events.recv_timeout(PATIENCE) {
             Ok(Event::Open { .. }) => return Ok(()),
-            Ok(Event::Disconnected { error, .. }) => {
+            Ok(Event::ConnectFailed { error, .. }) => {
                 return Err(Error::new(format!("did not open: {error:?}")));
             }
             Ok(_) => {}
@@ -30,8 +30,8 @@ pub(crate) fn wait_open(events: &Events) -> Result<()> {
 
 /// Starts a client and waits until it is open.
 fn open(options: ClientOptions) -> Result<(Client, Events)> {
-    let (client, events) = ws_blocking::connect(options);
-    wait_open(&events)?;
+    let (client, mut events) = ws_blocking::connect(options);
+    wait_open(&mut events)?;
     Ok((client, events))
 }
 

@@ -17,7 +17,7 @@ const OPEN_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Creates a client; the caller spawns the driver.
 pub(crate) fn open(options: ClientOptions) -> (Client, Events, Driver) {
-    ws_async_std::connect(options)
+    ws_async_std::connect_with_driver(options)
 }
 
 /// Waits for the client's first `Open`.
@@ -26,7 +26,7 @@ pub(crate) async fn wait_open(events: &mut Events) -> Result<()> {
         loop {
             match events.next().await {
                 Some(Event::Open { .. }) => return Ok(()),
-                Some(Event::Disconnected { error, .. }) => {
+                Some(Event::ConnectFailed { error, .. }) => {
                     return Err(Error::new(format!("did not open: {error:?}")));
                 }
                 Some(_) => {}

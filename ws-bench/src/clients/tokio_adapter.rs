@@ -27,7 +27,7 @@ pub(crate) async fn wait_open(events: &mut Events) -> Result<()> {
         loop {
             match events.next().await {
                 Some(Event::Open { .. }) => return Ok(()),
-                Some(Event::Disconnected { error, .. }) => {
+                Some(Event::ConnectFailed { error, .. }) => {
                     return Err(Error::new(format!("did not open: {error:?}")));
                 }
                 Some(_) => {}

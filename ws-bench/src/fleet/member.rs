@@ -329,12 +329,12 @@ fn blocking_fleet(spec: &Spec, connections: usize) -> Result<Measured> {
             clients.push(client);
             events.push(stream);
         }
-        for stream in &events[first..] {
+        for stream in &mut events[first..] {
             wait_blocking_open(stream)?;
         }
     }
     let open = start.elapsed();
-    let drain = |events: &[ws_blocking::Events], tally: &mut Tally| {
+    let drain = |events: &mut [ws_blocking::Events], tally: &mut Tally| {
         for stream in events {
             while let Ok(event) = stream.try_recv() {
                 tally.count(&event);
@@ -343,7 +343,7 @@ fn blocking_fleet(spec: &Spec, connections: usize) -> Result<Measured> {
     };
     let mut tally = Tally::default();
     std::thread::sleep(plan.settle);
-    drain(&events, &mut tally);
+    drain(&mut events, &mut tally);
     let after = Snapshot::take();
     let (cpu, at) = (process_cpu(), Instant::now());
     std::thread::sleep(plan.window);
@@ -352,7 +352,7 @@ fn blocking_fleet(spec: &Spec, connections: usize) -> Result<Measured> {
         disconnects: tally.disconnects,
         ..Tally::default()
     };
-    drain(&events, &mut tally);
+    drain(&mut events, &mut tally);
     // Close them all first, so the closing handshakes overlap; each drop then joins threads
     // that are already finishing.
     for client in &clients {

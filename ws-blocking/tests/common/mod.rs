@@ -19,14 +19,14 @@ pub(crate) fn fast_config() -> ConfigBuilder {
 }
 
 /// The next event, within the deadline.
-pub(crate) fn next_event(events: &Events) -> Event {
+pub(crate) fn next_event(events: &mut Events) -> Event {
     events
         .recv_timeout(WAIT)
         .expect("no event within the deadline")
 }
 
 /// Skips events until one matches, within the deadline.
-pub(crate) fn wait_for(events: &Events, what: &str, matches: impl Fn(&Event) -> bool) -> Event {
+pub(crate) fn wait_for(events: &mut Events, what: &str, matches: impl Fn(&Event) -> bool) -> Event {
     let deadline = Instant::now() + WAIT;
     let mut seen = Vec::new();
     loop {
@@ -40,7 +40,7 @@ pub(crate) fn wait_for(events: &Events, what: &str, matches: impl Fn(&Event) -> 
 }
 
 /// Every event up to the end of the stream, which must come within the deadline.
-pub(crate) fn until_end(events: &Events) -> Vec<Event> {
+pub(crate) fn until_end(events: &mut Events) -> Vec<Event> {
     let deadline = Instant::now() + WAIT;
     let mut seen = Vec::new();
     loop {

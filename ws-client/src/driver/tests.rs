@@ -115,51 +115,6 @@ impl Timer for Clock {
     }
 }
 
-/// The command channel: the test sends, the driver receives.
-#[derive(Default)]
-struct Channel {
-    queue: VecDeque<Command>,
-    closed: bool,
-    senders_gone: bool,
-}
-
-#[derive(Clone, Default)]
-struct Inbox(Shared<Channel>);
-
-impl Inbox {
-    fn send(&self, command: Command) -> Result<(), Command> {
-        let mut channel = self.0.lock();
-        if channel.closed {
-            return Err(command);
-        }
-        channel.queue.push_back(command);
-        Ok(())
-    }
-
-    fn send_text(&self, text: &'static str) -> Result<(), Command> {
-        self.send(Command::Send(Message::from(text)))
-    }
-}
-
-impl Commands for Inbox {
-    fn poll_recv(&mut self, _: &mut Context<'_>) -> Poll<Option<Command>> {
-        let mut channel = self.0.lock();
-        match channel.queue.pop_front() {
-            Some(command) => Poll::Ready(Some(command)),
-            None if channel.closed || channel.senders_gone => Poll::Ready(None),
-            None => Poll::Pending,
-        }
-    }
-
-    fn close(&mut self) {
-        self.0.lock().closed = true;
-    }
-
-    fn try_recv(&mut self) -> Option<Command> {
-        self.0.lock().queue.pop_front()
-    }
-}
-
 struct Scripted {
     now: Shared<Instant>,
     timer_sets: Arc<AtomicUsize>,
@@ -170,7 +125,6 @@ struct Scripted {
 impl Runtime for Scripted {
     type Socket = Socket;
     type Timer = Clock;
-    type Commands = Inbox;
 
     fn now(&self) -> Instant {
         *self.now.lock()
@@ -187,7 +141,7 @@ impl Runtime for Scripted {
     fn connect(
         &self,
         _: Arc<ClientOptions>,
-        _: u32,
+        _: crate::endpoint::Attempt,
     ) -> BoxFuture<Result<Connected<Socket>, Error>> {
         if self.hang {
             return Box::pin(pending());
@@ -206,12 +160,12 @@ impl Runtime for Scripted {
 
 struct Harness {
     driver: Driver<Scripted>,
+    /// The application's handles; `None` once dropped.
+    client: Option<Client>,
     events: Option<Events>,
-    status: SharedStatus,
     now: Shared<Instant>,
     timer_sets: Arc<AtomicUsize>,
     wire: Shared<Wire>,
-    inbox: Inbox,
 }
 
 #[derive(Default)]
@@ -228,7 +182,6 @@ impl Harness {
         let now = Shared(Arc::new(Mutex::new(Instant::now())));
         let timer_sets = Arc::new(AtomicUsize::new(0));
         let wire = Shared::default();
-        let inbox = Inbox::default();
         let runtime = Scripted {
             now: now.clone(),
             timer_sets: Arc::clone(&timer_sets),
@@ -238,23 +191,31 @@ impl Harness {
         let options = options(ClientOptions::builder("ws://h/").seed(1))
             .build()
             .unwrap();
-        let (driver, events, status) = Driver::new(options, runtime, inbox.clone());
+        let (driver, client, events) = Driver::new(options, runtime);
         Harness {
             driver,
+            client: Some(client),
             events: Some(events),
-            status,
             now,
             timer_sets,
             wire,
-            inbox,
         }
     }
 
     fn open() -> Harness {
         let mut harness = Harness::new(|options| options, false);
         assert!(harness.poll().is_pending());
-        assert_eq!(harness.status.get().state, ws_core::State::Open);
+        assert_eq!(harness.client().state(), ws_core::State::Open);
         harness
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("the client handle was dropped")
+    }
+
+    /// Sends `text` without waiting (the channel has room in every test).
+    fn send_text(&self, text: &'static str) -> Result<(), crate::client::TrySendError> {
+        self.client().try_send(text)
     }
 
     /// Polls the driver once, as an executor would after a wake-up; counts self-wakes.
@@ -297,7 +258,7 @@ fn texts(messages: &[WireMessage]) -> Vec<String> {
 fn commands_taken_together_are_fed_as_one_batch_and_flushed_once() {
     let mut harness = Harness::new(|options| options, false);
     for text in ["a", "b", "c"] {
-        harness.inbox.send_text(text).unwrap();
+        harness.send_text(text).unwrap();
     }
     assert!(harness.poll().is_pending());
     let wire = harness.wire();
@@ -323,9 +284,9 @@ fn a_ping_is_answered_by_a_flush_even_when_nothing_is_sent() {
 fn a_socket_that_takes_no_writes_stops_the_commands_until_it_does() {
     let mut harness = Harness::open();
     harness.wire().stuck = true;
-    harness.inbox.send_text("a").unwrap();
+    harness.send_text("a").unwrap();
     assert!(harness.poll().is_pending());
-    harness.inbox.send_text("b").unwrap();
+    harness.send_text("b").unwrap();
     assert!(harness.poll().is_pending());
     assert_eq!(texts(&harness.wire().fed), ["a"], "b waits in the channel");
     harness.wire().stuck = false;
@@ -355,7 +316,7 @@ fn the_timer_is_set_only_when_the_deadline_moves_and_fires_the_connect_timeout()
     assert_eq!(harness.timer_sets.load(Ordering::Relaxed), 1);
     harness.advance(Duration::from_millis(6_999));
     assert!(harness.poll().is_pending());
-    assert_eq!(harness.status.get().state, ws_core::State::Connecting);
+    assert_eq!(harness.client().state(), ws_core::State::Connecting);
     harness.advance(Duration::from_millis(1));
     assert!(harness.poll().is_ready(), "gave up: the driver is done");
     let events = harness.events();
@@ -364,9 +325,12 @@ fn the_timer_is_set_only_when_the_deadline_moves_and_fires_the_connect_timeout()
             events.as_slice(),
             [
                 Event::Connecting { attempt: 0 },
-                Event::Disconnected {
-                    cause: Disconnect::ConnectTimeout,
-                    ..
+                Event::ConnectFailed {
+                    error: Error::Timeout {
+                        what: crate::error::Timeout::Connect,
+                        ..
+                    },
+                    will_reconnect: false,
                 },
                 Event::GaveUp { .. },
                 Event::Closed,
@@ -390,7 +354,7 @@ fn a_send_racing_the_final_close_comes_back_before_closed() {
         reason: Text::new(),
     };
     inner.session.command(close, now);
-    harness.inbox.send_text("late").unwrap();
+    harness.send_text("late").unwrap();
     harness.driver.inner.forward_events();
 
     let seen = harness.events();
@@ -406,14 +370,14 @@ fn a_send_racing_the_final_close_comes_back_before_closed() {
         ),
         "{seen:?}"
     );
-    assert!(harness.inbox.send_text("later").is_err());
+    assert!(harness.send_text("later").is_err());
 }
 
 #[test]
 fn every_handle_gone_closes_with_going_away() {
     let mut harness = Harness::open();
     harness.events = None;
-    harness.inbox.0.lock().senders_gone = true;
+    harness.client = None;
     assert!(harness.poll().is_pending(), "waits for the server's reply");
     let wire = harness.wire();
     let Some(WireMessage::Close(Some(CloseFrame { code, .. }))) = wire.fed.last() else {
@@ -489,7 +453,7 @@ fn the_reply_to_the_peers_close_is_flushed_before_the_socket_goes() {
     harness.wire().stuck = true;
     peer_closes(&harness);
     assert!(harness.poll().is_pending(), "the reply is not out yet");
-    assert_eq!(harness.status.get().state, ws_core::State::Closed);
+    assert_eq!(harness.client().state(), ws_core::State::Closed);
     assert_eq!(sockets(&harness), 1, "kept for the reply");
     harness.wire().stuck = false;
     assert!(harness.poll().is_ready());
@@ -551,8 +515,8 @@ fn a_new_attempt_does_not_wait_for_the_close_reply() {
     assert!(harness.poll().is_pending());
     // The closing socket went when the attempt started; the new one is open.
     assert_eq!(sockets(&harness), 1);
-    assert_eq!(harness.status.get().state, ws_core::State::Open);
-    assert_eq!(harness.status.get().stats.opened, 2);
+    assert_eq!(harness.client().state(), ws_core::State::Open);
+    assert_eq!(harness.client().stats().opened, 2);
 }
 
 #[test]
