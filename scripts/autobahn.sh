@@ -50,12 +50,8 @@ fi
 
 echo "== building the echo clients"
 cargo build --quiet --release -p ws-cli
-# Each adapter's example is called `echo`, so it is built right before its own run.
-build_client() { # adapter
-  case $1 in
-    ws-async-std|ws-blocking) cargo build --quiet --release -p "$1" --example echo ;;
-  esac
-}
+cargo build --quiet --release -p ws-async-std --example echo_smol
+cargo build --quiet --release -p ws-blocking --example echo_blocking
 
 cases='["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"]'
 cat > "$out/spec.json" <<JSON
@@ -103,7 +99,8 @@ echo_client() { # adapter url
   case $1 in
     ws-tokio) timeout 60 "$root/target/release/ws-cli" connect "$2" --echo --no-reconnect --json \
                 <"$fifo" >/dev/null 2>&1 || true ;;
-    ws-async-std|ws-blocking) timeout 60 "$root/target/release/examples/echo" "$2" >/dev/null 2>&1 || true ;;
+    ws-async-std) timeout 60 "$root/target/release/examples/echo_smol" "$2" >/dev/null 2>&1 || true ;;
+    ws-blocking) timeout 60 "$root/target/release/examples/echo_blocking" "$2" >/dev/null 2>&1 || true ;;
   esac
 }
 
@@ -120,7 +117,6 @@ esac
 echo "== $count cases per adapter"
 
 for adapter in "${adapters[@]}"; do
-  build_client "$adapter"
   started=$(date +%s)
   for case in $(seq 1 "$count"); do
     echo_client "$adapter" "ws://127.0.0.1:$port/runCase?case=$case&agent=$adapter"

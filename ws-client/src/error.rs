@@ -264,7 +264,7 @@ impl Error {
             tungstenite::Error::Io(io) => match rustls_error(&io) {
                 Some(tls) => Error::Tls {
                     server: server.to_owned(),
-                    reason: tls.to_string(),
+                    reason: explain_tls(tls),
                     source: Some(Arc::new(tls.clone())),
                 },
                 None => Error::Io {
@@ -356,6 +356,41 @@ impl Error {
             Error::MessageTooLarge { .. } => Some(CloseCode::MESSAGE_TOO_BIG),
             _ => None,
         }
+    }
+}
+
+/// rustls's words for a TLS failure, followed, for the mistakes people make with their own
+/// certificates, by what to do about it.
+pub(crate) fn explain_tls(error: &rustls::Error) -> String {
+    use rustls::{CertificateError, Error as Tls, OtherError};
+    let hint = match error {
+        Tls::InvalidCertificate(CertificateError::UnknownIssuer) => Some(
+            "the server's certificate is signed by an authority this client does not trust; \
+             if it is your own CA, add it to the trusted roots (`Tls::with_root_pem`, \
+             or `ws-cli --ca FILE`)",
+        ),
+        Tls::InvalidCertificate(CertificateError::Other(OtherError(other)))
+            if other.to_string().contains("CaUsedAsEndEntity") =>
+        {
+            Some(
+                "the server presents a CA certificate as its own; generate a leaf \
+                 certificate for the server's name, signed by that CA, and trust the CA",
+            )
+        }
+        Tls::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => Some(
+            "the certificate does not name the host in the URL; connect with the name the \
+             certificate was issued for, or issue one with this name in its subjectAltName",
+        ),
+        Tls::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => Some("the server's certificate has expired (or this machine's clock is wrong)"),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => format!("{error}: {hint}"),
+        None => error.to_string(),
     }
 }
 
@@ -546,7 +581,9 @@ mod tests {
         assert_eq!(error.connect_failure(), ConnectFailure::Tls);
         assert_eq!(
             error.to_string(),
-            "TLS with h:443 failed: invalid peer certificate: UnknownIssuer"
+            "TLS with h:443 failed: invalid peer certificate: UnknownIssuer: the server's \
+             certificate is signed by an authority this client does not trust; if it is your \
+             own CA, add it to the trusted roots (`Tls::with_root_pem`, or `ws-cli --ca FILE`)"
         );
         assert!(error.source().is_some());
     }
@@ -613,5 +650,37 @@ mod tests {
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("1.5"), None);
         assert_eq!(parse_retry_after(""), None);
+    }
+
+    #[test]
+    fn tls_failures_people_cause_with_their_own_certificates_say_what_to_do() {
+        use rustls::{CertificateError, OtherError};
+        let unknown = explain_tls(&rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer,
+        ));
+        assert!(
+            unknown.starts_with("invalid peer certificate: UnknownIssuer: ")
+                && unknown.contains("add it to the trusted roots"),
+            "{unknown}"
+        );
+
+        #[derive(Debug)]
+        struct Webpki;
+        impl fmt::Display for Webpki {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("CaUsedAsEndEntity")
+            }
+        }
+        impl StdError for Webpki {}
+        let ca = explain_tls(&rustls::Error::InvalidCertificate(CertificateError::Other(
+            OtherError(Arc::new(Webpki)),
+        )));
+        assert!(
+            ca.contains("generate a leaf certificate for the server's name, signed by that CA"),
+            "{ca}"
+        );
+
+        let other = explain_tls(&rustls::Error::HandshakeNotComplete);
+        assert_eq!(other, rustls::Error::HandshakeNotComplete.to_string());
     }
 }

@@ -2,8 +2,8 @@
 //! closes; never reconnects. The client side of an Autobahn|Testsuite run:
 //!
 //! ```text
-//! cargo build --release -p ws-blocking --example echo
-//! target/release/examples/echo 'ws://127.0.0.1:9001/runCase?case=1&agent=ws-blocking'
+//! cargo build --release -p ws-blocking --example echo_blocking
+//! target/release/examples/echo_blocking 'ws://127.0.0.1:9001/runCase?case=1&agent=ws-blocking'
 //! ```
 //!
 //! Exits 0 after a normal close (1000), 1 after any other ending, 2 on bad usage.

@@ -6,7 +6,7 @@
 //! Runs under smol, the recommended executor for this crate.
 //!
 //! ```text
-//! cargo run -p ws-async-std --example echo -- ws://127.0.0.1:9001/runCase?case=1&agent=x
+//! cargo run -p ws-async-std --example echo_smol -- ws://127.0.0.1:9001/runCase?case=1&agent=x
 //! ```
 
 use std::process::ExitCode;
