@@ -180,6 +180,7 @@ impl fmt::Display for Disconnect {
 
 /// What to do after a transport ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum ReconnectDecision {
     /// Try again after the backoff delay (subject to `max_attempts`).
     Reconnect,

@@ -93,6 +93,7 @@ impl fmt::Debug for Matcher {
 
 /// What proves that the peer is alive while a heartbeat reply is awaited.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Liveness {
     /// Only the heartbeat reply. Strict: a peer that streams data but never answers pings is
     /// declared dead.
@@ -103,7 +104,11 @@ pub enum Liveness {
 }
 
 /// An application-level ping sent by the server that the client answers by itself.
+///
+/// Built with [`ServerPing::new`]; non-exhaustive so that later versions can add options
+/// (a computed reply, say) without breaking callers.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ServerPing {
     /// Recognises the server's ping; it is not delivered to the application.
     pub ping: Matcher,
@@ -111,10 +116,21 @@ pub struct ServerPing {
     pub reply: Message,
 }
 
+impl ServerPing {
+    /// Answers every message `ping` recognises with `reply`.
+    pub fn new(ping: Matcher, reply: impl Into<Message>) -> Self {
+        ServerPing {
+            ping,
+            reply: reply.into(),
+        }
+    }
+}
+
 /// How the random part of a backoff delay is drawn (see "Exponential Backoff and Jitter",
 /// AWS Architecture Blog, 2015). `base` is `initial_delay × multiplier^(attempt−1)`, capped at
 /// `max_delay`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Jitter {
     /// Exactly `base`. Many clients that lost the same server come back in lockstep.
     None,
@@ -129,6 +145,7 @@ pub enum Jitter {
 
 /// What `send()` does when the outbound queue is full.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Overflow {
     /// Refuse the new message: `send()` returns it in the error.
     RejectNew,

@@ -140,10 +140,10 @@ fn config(r: &mut Reader<'_>) -> Config {
         .hold_queue_until_ready(r.flag())
         .close_policy(POLICIES[usize::from(r.below(4))]);
     if r.flag() {
-        builder = builder.answer_server_ping(ServerPing {
-            ping: Matcher::Exact(Text::from_static("ping")),
-            reply: Message::from("pong"),
-        });
+        builder = builder.answer_server_ping(ServerPing::new(
+            Matcher::Exact(Text::from_static("ping")),
+            Message::from("pong"),
+        ));
     }
     builder.build().expect("decoded configs are valid")
 }

@@ -120,10 +120,10 @@ fn config(rng: &mut SplitMix) -> Config {
             always_reconnect,
         ]));
     if rng.chance(20) {
-        builder = builder.answer_server_ping(ServerPing {
-            ping: ws_core::Matcher::Exact(ws_core::Text::from_static("ping")),
-            reply: ws_core::Message::from("pong"),
-        });
+        builder = builder.answer_server_ping(ServerPing::new(
+            ws_core::Matcher::Exact(ws_core::Text::from_static("ping")),
+            ws_core::Message::from("pong"),
+        ));
     }
     builder.build().expect("generated configs are valid")
 }

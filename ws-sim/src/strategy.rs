@@ -153,10 +153,10 @@ pub fn config_with(
                 .hold_queue_until_ready(hold)
                 .close_policy(policy);
             if server_ping {
-                builder = builder.answer_server_ping(ServerPing {
-                    ping: Matcher::Exact(Text::from_static("ping")),
-                    reply: Message::from("pong"),
-                });
+                builder = builder.answer_server_ping(ServerPing::new(
+                    Matcher::Exact(Text::from_static("ping")),
+                    Message::from("pong"),
+                ));
             }
             builder.build().expect("generated configs are valid")
         },
