@@ -11,7 +11,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 
-use crate::close::{ClosePolicy, default_close_policy};
+use crate::close::{ClosePolicy, Disconnect, ReconnectDecision};
 use crate::message::{Message, Text};
 
 /// How the supervisor finds out that the peer is dead.
@@ -237,7 +237,7 @@ impl Default for Config {
             overflow: Overflow::RejectNew,
             max_queue_age: None,
             hold_queue_until_ready: false,
-            close_policy: default_close_policy,
+            close_policy: ClosePolicy::default(),
         }
     }
 }
@@ -300,8 +300,11 @@ impl Config {
         max_queue_age: Option<Duration>;
         /// Whether the queue waits for [`Supervisor::ready`](crate::Supervisor::ready) after each open.
         hold_queue_until_ready: bool;
-        /// Decides whether to reconnect after a transport ends.
-        close_policy: ClosePolicy;
+    }
+
+    /// Decides whether to reconnect after a transport ends.
+    pub fn close_policy(&self) -> &ClosePolicy {
+        &self.close_policy
     }
 
     /// The server-ping auto-reply, if configured.
@@ -395,9 +398,31 @@ impl ConfigBuilder {
         /// Hold the queue after each open until [`Supervisor::ready`](crate::Supervisor::ready),
         /// so the application's login or subscribe messages go first (default false).
         hold_queue_until_ready: bool;
-        /// Decides whether to reconnect after a transport ends (default
-        /// [`default_close_policy`]).
-        close_policy: ClosePolicy;
+    }
+
+    /// Decides whether to reconnect after a transport ends (default
+    /// [`default_close_policy`](crate::default_close_policy)). The closure may capture its own
+    /// settings (and state, behind an atomic or a lock) and delegate what it does not decide
+    /// to `default_close_policy`.
+    ///
+    /// The application's own `close()` never reconnects and `reconnect_now()` always does,
+    /// whatever the policy says.
+    ///
+    /// This takes the closure itself, not `impl Into<ClosePolicy>`, so that a closure written
+    /// in place (`|cause| ...`) needs no type annotation; a policy already built as a
+    /// [`ClosePolicy`] goes through [`shared_close_policy`](Self::shared_close_policy).
+    pub fn close_policy(
+        self,
+        decide: impl Fn(&Disconnect) -> ReconnectDecision + Send + Sync + 'static,
+    ) -> Self {
+        self.shared_close_policy(ClosePolicy::new(decide))
+    }
+
+    /// Uses `policy`, a [`ClosePolicy`] built earlier: several configs (one per connection of
+    /// a pool, say) then share one policy and whatever state it keeps.
+    pub fn shared_close_policy(mut self, policy: ClosePolicy) -> Self {
+        self.config.close_policy = policy;
+        self
     }
 
     /// Checks every field and returns the config, or the first field that is out of range.

@@ -509,7 +509,7 @@ impl Supervisor {
 
     /// A transport ended without the application asking: apply the close policy.
     fn lose_transport(&mut self, cause: Disconnect, code: CloseCode, reason: Text, now: Instant) {
-        let permanent = (self.config.close_policy)(&cause) == ReconnectDecision::Stop;
+        let permanent = self.config.close_policy.decide(&cause) == ReconnectDecision::Stop;
         let exhausted = self
             .config
             .max_attempts

@@ -1149,7 +1149,8 @@ impl Observer {
     ) -> (bool, Follow, Invariant) {
         match end.kind {
             EndKind::Policy => {
-                let permanent = (self.config.close_policy())(&cause) == ReconnectDecision::Stop;
+                let permanent =
+                    self.config.close_policy().decide(&cause) == ReconnectDecision::Stop;
                 let exhausted = self
                     .config
                     .max_attempts()

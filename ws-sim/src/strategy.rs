@@ -8,8 +8,8 @@ use core::time::Duration;
 
 use proptest::prelude::*;
 use ws_core::{
-    CloseCode, ClosePolicy, Config, ConnectFailure, Disconnect, Heartbeat, Jitter, Liveness,
-    Matcher, Message, Overflow, ReconnectDecision, ServerPing, Text, TransportError,
+    CloseCode, Config, ConnectFailure, Disconnect, Heartbeat, Jitter, Liveness, Matcher, Message,
+    Overflow, ReconnectDecision, ServerPing, Text, TransportError,
 };
 
 use crate::step::{FrameKind, PongPayload, Step, Target};
@@ -81,9 +81,12 @@ pub fn config() -> impl Strategy<Value = Config> {
     config_with(heartbeat().boxed(), &POLICIES)
 }
 
+/// A close policy as a plain function, so that a list of them can be a `const`.
+pub type PolicyFn = fn(&Disconnect) -> ReconnectDecision;
+
 /// The close policies [`config`] picks from: the default, reconnect only after 1006, always,
 /// never.
-pub const POLICIES: [ClosePolicy; 4] = [
+pub const POLICIES: [PolicyFn; 4] = [
     ws_core::default_close_policy,
     reconnect_only_after_1006,
     always_reconnect,
@@ -94,7 +97,7 @@ pub const POLICIES: [ClosePolicy; 4] = [
 /// close policy from `policies`.
 pub fn config_with(
     heartbeat: BoxedStrategy<Heartbeat>,
-    policies: &'static [ClosePolicy],
+    policies: &'static [PolicyFn],
 ) -> impl Strategy<Value = Config> {
     let heartbeat_part = (
         heartbeat,
