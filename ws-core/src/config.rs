@@ -206,6 +206,8 @@ pub struct Config {
     pub(crate) max_queue_age: Option<Duration>,
     pub(crate) hold_queue_until_ready: bool,
     pub(crate) close_policy: ClosePolicy,
+    pub(crate) auth_retries: u32,
+    pub(crate) credentials_refreshed: bool,
 }
 
 impl Default for Config {
@@ -213,7 +215,8 @@ impl Default for Config {
     /// close timeout 5 s; backoff from 1 s doubling to 30 s with full jitter, reconnecting
     /// forever, attempts reset after 10 s of stable connection, Retry-After honoured up to
     /// 10 min; queue of 1,024 messages or 4 MiB rejecting new messages when full; the default
-    /// close policy.
+    /// close policy, with 2 retries after an auth refusal once the driver says credentials are
+    /// refreshed per attempt (it does not, by default).
     fn default() -> Self {
         Config {
             heartbeat: Heartbeat::Protocol,
@@ -238,6 +241,8 @@ impl Default for Config {
             max_queue_age: None,
             hold_queue_until_ready: false,
             close_policy: ClosePolicy::default(),
+            auth_retries: 2,
+            credentials_refreshed: false,
         }
     }
 }
@@ -300,6 +305,11 @@ impl Config {
         max_queue_age: Option<Duration>;
         /// Whether the queue waits for [`Supervisor::ready`](crate::Supervisor::ready) after each open.
         hold_queue_until_ready: bool;
+        /// How many auth refusals in a row are retried despite the close policy, when
+        /// credentials are refreshed per attempt.
+        auth_retries: u32;
+        /// Whether every attempt uses freshly fetched credentials.
+        credentials_refreshed: bool;
     }
 
     /// Decides whether to reconnect after a transport ends.
@@ -326,6 +336,9 @@ const DAY: Duration = Duration::from_secs(86_400);
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 /// Largest queue length accepted: beyond this, a bounded queue is not a bound.
 pub const MAX_QUEUE_MESSAGES: usize = 1 << 24;
+/// Most auth refusals in a row that may be retried: beyond this, credentials that keep being
+/// refused are not going to be accepted.
+pub const MAX_AUTH_RETRIES: u32 = 100;
 
 macro_rules! setters {
     ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
@@ -398,6 +411,22 @@ impl ConfigBuilder {
         /// Hold the queue after each open until [`Supervisor::ready`](crate::Supervisor::ready),
         /// so the application's login or subscribe messages go first (default false).
         hold_queue_until_ready: bool;
+        /// How many consecutive auth refusals (HTTP 401 or 403 to the upgrade request) are
+        /// retried although the close policy says stop: 0..=100 (default 2). Applies only when
+        /// [`credentials_refreshed`](Self::credentials_refreshed) is set: a token that expired
+        /// between fetching and connecting, or a server that had not yet seen a just-issued
+        /// one, deserves another attempt with a fresh token; a static one refused once will be
+        /// refused forever.
+        ///
+        /// The retries follow the normal backoff and count against `max_attempts`. The streak
+        /// resets when a connection opens (and on a fresh `connect()`); a refusal beyond it is
+        /// left to the close policy (the default one stops).
+        auth_retries: u32;
+        /// Set by a driver whose URL (and so its token) comes from a function called before
+        /// every attempt: each attempt carries fresh credentials, so an auth refusal may be
+        /// retried (see [`auth_retries`](Self::auth_retries)). Default false: a static URL
+        /// keeps the close policy's answer.
+        credentials_refreshed: bool;
     }
 
     /// Decides whether to reconnect after a transport ends (default
@@ -406,7 +435,8 @@ impl ConfigBuilder {
     /// to `default_close_policy`.
     ///
     /// The application's own `close()` never reconnects and `reconnect_now()` always does,
-    /// whatever the policy says.
+    /// whatever the policy says; with fresh credentials per attempt, a few auth refusals are
+    /// retried even when it says stop (see [`auth_retries`](Self::auth_retries)).
     ///
     /// This takes the closure itself, not `impl Into<ClosePolicy>`, so that a closure written
     /// in place (`|cause| ...`) needs no type annotation; a policy already built as a
@@ -474,6 +504,12 @@ impl ConfigBuilder {
         }
         if let Some(age) = c.max_queue_age {
             in_range("max_queue_age", age, MILLISECOND, DAY)?;
+        }
+        if c.auth_retries > MAX_AUTH_RETRIES {
+            return Err(ConfigError::new(
+                "auth_retries",
+                format!("{} is outside 0..={MAX_AUTH_RETRIES}", c.auth_retries),
+            ));
         }
         Ok(self.config)
     }
@@ -563,6 +599,34 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err.field(), "queue_max_messages");
+    }
+
+    #[test]
+    fn auth_retries_are_bounded_and_off_without_fresh_credentials() {
+        let config = Config::builder().build().unwrap();
+        assert_eq!(config.auth_retries(), 2);
+        assert!(!config.credentials_refreshed());
+        let config = Config::builder()
+            .auth_retries(100)
+            .credentials_refreshed(true)
+            .build()
+            .unwrap();
+        assert_eq!(config.auth_retries(), 100);
+        assert!(config.credentials_refreshed());
+        assert_eq!(
+            Config::builder()
+                .auth_retries(0)
+                .build()
+                .unwrap()
+                .auth_retries(),
+            0
+        );
+        let err = Config::builder().auth_retries(101).build().unwrap_err();
+        assert_eq!(err.field(), "auth_retries");
+        assert_eq!(
+            err.to_string(),
+            "invalid `auth_retries`: 101 is outside 0..=100"
+        );
     }
 
     #[test]

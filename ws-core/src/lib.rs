@@ -91,8 +91,8 @@ pub use close::{
     default_close_policy,
 };
 pub use config::{
-    Config, ConfigBuilder, ConfigError, Heartbeat, Jitter, Liveness, MAX_QUEUE_MESSAGES, Matcher,
-    Overflow, ServerPing,
+    Config, ConfigBuilder, ConfigError, Heartbeat, Jitter, Liveness, MAX_AUTH_RETRIES,
+    MAX_QUEUE_MESSAGES, Matcher, Overflow, ServerPing,
 };
 pub use io::{
     Action, CloseError, ConnectionId, Event, Input, SendError, SendErrorKind, State,

@@ -36,4 +36,7 @@ pub struct Stats {
     pub late_ticks: u64,
     /// Calls whose `now` was earlier than a previous one (clamped).
     pub clock_regressions: u64,
+    /// Auth refusals (HTTP 401 or 403 to the upgrade request) since a connection last opened:
+    /// the streak that [`auth_retries`](crate::ConfigBuilder::auth_retries) bounds.
+    pub auth_refusals: u32,
 }

@@ -52,6 +52,8 @@ pub struct Supervisor {
     next_connection: u64,
     /// The current reconnect streak (0 = first connect or stable).
     attempt: u32,
+    /// Auth refusals since a connection last opened (see `auth_retries`).
+    auth_refusals: u32,
     now: Instant,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
@@ -76,6 +78,7 @@ impl Supervisor {
             connect_after_close: false,
             next_connection: 0,
             attempt: 0,
+            auth_refusals: 0,
             now: Instant::ZERO,
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -111,6 +114,7 @@ impl Supervisor {
     pub fn stats(&self) -> Stats {
         Stats {
             current_attempt: self.attempt,
+            auth_refusals: self.auth_refusals,
             queued_messages: self.queue.len(),
             queued_bytes: self.queue.bytes(),
             ..self.stats
@@ -126,6 +130,7 @@ impl Supervisor {
         match self.phase {
             Phase::Closed => {
                 self.attempt = 0;
+                self.auth_refusals = 0;
                 self.backoff.reset(&self.config);
                 self.start_attempt(now);
             }
@@ -360,6 +365,7 @@ impl Supervisor {
     fn on_opened(&mut self, connection: ConnectionId, now: Instant) {
         self.phase = Phase::Open(connection);
         self.timers.clear(TimerReason::ConnectTimeout);
+        self.auth_refusals = 0;
         self.stats.opened += 1;
         if self.stats.opened > 1 {
             self.stats.reconnects += 1;
@@ -509,7 +515,9 @@ impl Supervisor {
 
     /// A transport ended without the application asking: apply the close policy.
     fn lose_transport(&mut self, cause: Disconnect, code: CloseCode, reason: Text, now: Instant) {
-        let permanent = self.config.close_policy.decide(&cause) == ReconnectDecision::Stop;
+        let retry_auth = self.retry_auth_refusal(&cause);
+        let permanent =
+            self.config.close_policy.decide(&cause) == ReconnectDecision::Stop && !retry_auth;
         let exhausted = self
             .config
             .max_attempts
@@ -535,6 +543,22 @@ impl Supervisor {
             }
             self.wait_to_reconnect(delay, now);
         }
+    }
+
+    /// Counts an auth refusal and says whether it is retried although the policy said stop:
+    /// with fresh credentials per attempt, up to `auth_retries` refusals in a row are.
+    fn retry_auth_refusal(&mut self, cause: &Disconnect) -> bool {
+        if !matches!(
+            cause,
+            Disconnect::ConnectFailed(ConnectFailure::Http {
+                status: 401 | 403,
+                ..
+            })
+        ) {
+            return false;
+        }
+        self.auth_refusals = self.auth_refusals.saturating_add(1);
+        self.config.credentials_refreshed && self.auth_refusals <= self.config.auth_retries
     }
 
     fn wait_to_reconnect(&mut self, delay: Duration, now: Instant) {

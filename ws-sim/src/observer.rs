@@ -54,6 +54,10 @@ pub struct Observer {
     streak: u32,
     /// An upper bound on the previous delay drawn in this streak (decorrelated jitter).
     previous_delay: Duration,
+    /// Auth refusals (HTTP 401/403) since a transport last opened or `connect()` started
+    /// afresh: up to `auth_retries` of them are retried despite the close policy when
+    /// credentials are refreshed per attempt.
+    auth_refusals: u32,
     ledger: Ledger,
     pings: PingLedger,
     counters: Counters,
@@ -244,6 +248,7 @@ impl Observer {
             connect_after_close: false,
             waiting: None,
             streak: 0,
+            auth_refusals: 0,
             ledger: Ledger::default(),
             pings: PingLedger::default(),
             counters: Counters::default(),
@@ -423,6 +428,7 @@ impl Observer {
                 self.app_closed = false;
                 if self.idle.is_some() {
                     self.reset_streak();
+                    self.auth_refusals = 0;
                     ctx.connect = true;
                 } else if self.waiting.is_some() {
                     ctx.connect = true;
@@ -598,6 +604,7 @@ impl Observer {
                 self.pings.opened();
                 ctx.open_event = true;
                 self.counters.opens += 1;
+                self.auth_refusals = 0;
                 if stable_at.is_none() {
                     self.streak = 0;
                     self.previous_delay = config.initial_delay();
@@ -1149,8 +1156,10 @@ impl Observer {
     ) -> (bool, Follow, Invariant) {
         match end.kind {
             EndKind::Policy => {
-                let permanent =
-                    self.config.close_policy().decide(&cause) == ReconnectDecision::Stop;
+                let retry_auth = self.retry_auth_refusal(cause);
+                let permanent = self.config.close_policy().decide(&cause)
+                    == ReconnectDecision::Stop
+                    && !retry_auth;
                 let exhausted = self
                     .config
                     .max_attempts()
@@ -1198,6 +1207,19 @@ impl Observer {
                 (will_reconnect, Follow::Reconnecting, Invariant::Contract)
             }
         }
+    }
+
+    /// Counts an auth refusal; whether it is retried although the close policy says stop
+    /// (fresh credentials per attempt, and at most `auth_retries` refusals in a row).
+    fn retry_auth_refusal(&mut self, cause: Disconnect) -> bool {
+        let Disconnect::ConnectFailed(ConnectFailure::Http {
+            status: 401 | 403, ..
+        }) = cause
+        else {
+            return false;
+        };
+        self.auth_refusals = self.auth_refusals.saturating_add(1);
+        self.config.credentials_refreshed() && self.auth_refusals <= self.config.auth_retries()
     }
 
     fn on_reconnecting(&mut self, ctx: &mut Ctx, attempt: u32, delay: Duration) {

@@ -137,8 +137,14 @@ fn config(r: &mut Reader<'_>) -> Config {
             Overflow::RejectNew
         })
         .max_queue_age(r.flag().then(|| r.millis()))
-        .hold_queue_until_ready(r.flag())
-        .close_policy(POLICIES[usize::from(r.below(4))]);
+        .hold_queue_until_ready(r.flag());
+    // One byte chooses the policy (its low bits, as before auth retries existed, so the
+    // committed corpus keeps its meaning) and the credential handling (its high bits).
+    let policy = r.byte();
+    builder = builder
+        .close_policy(POLICIES[usize::from(policy % 4)])
+        .credentials_refreshed(policy & 0x10 != 0)
+        .auth_retries(u32::from(policy >> 5) % 4);
     if r.flag() {
         builder = builder.answer_server_ping(ServerPing::new(
             Matcher::Exact(Text::from_static("ping")),

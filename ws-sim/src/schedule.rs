@@ -118,7 +118,9 @@ fn config(rng: &mut SplitMix) -> Config {
             ws_core::default_close_policy,
             reconnect_only_after_1006,
             always_reconnect,
-        ]));
+        ]))
+        .credentials_refreshed(rng.chance(30))
+        .auth_retries(rng.range(0, 3) as u32);
     if rng.chance(20) {
         builder = builder.answer_server_ping(ServerPing::new(
             ws_core::Matcher::Exact(ws_core::Text::from_static("ping")),

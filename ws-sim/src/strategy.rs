@@ -76,7 +76,8 @@ pub fn jitter() -> impl Strategy<Value = Jitter> {
 
 /// A valid config: any heartbeat and liveness mode, any jitter, `max_attempts` none, zero or
 /// a few, tiny queues with either overflow policy, the flush gate on or off, a queue age or
-/// none, and one of four close policies.
+/// none, one of four close policies, and credentials refreshed per attempt or not with 0–3
+/// auth retries.
 pub fn config() -> impl Strategy<Value = Config> {
     config_with(heartbeat().boxed(), &POLICIES)
 }
@@ -117,6 +118,8 @@ pub fn config_with(
         prop_oneof![Just(Duration::ZERO), millis(1..=6_000)],
         millis(0..=5_000),
         prop::sample::select(policies),
+        any::<bool>(),
+        0..=3u32,
     );
     let queue_part = (
         0..=4usize,
@@ -130,7 +133,18 @@ pub fn config_with(
     (heartbeat_part, reconnect_part, queue_part).prop_map(
         |(
             (heartbeat, liveness, server_ping, ping, pong, idle, late),
-            (initial, extra, multiplier, jitter, max_attempts, stable, retry_cap, policy),
+            (
+                initial,
+                extra,
+                multiplier,
+                jitter,
+                max_attempts,
+                stable,
+                retry_cap,
+                policy,
+                credentials_refreshed,
+                auth_retries,
+            ),
             (queue_messages, queue_bytes, overflow, max_age, hold, connect_timeout, close_timeout),
         )| {
             let mut builder = Config::builder()
@@ -154,7 +168,9 @@ pub fn config_with(
                 .overflow(overflow)
                 .max_queue_age(max_age)
                 .hold_queue_until_ready(hold)
-                .close_policy(policy);
+                .close_policy(policy)
+                .credentials_refreshed(credentials_refreshed)
+                .auth_retries(auth_retries);
             if server_ping {
                 builder = builder.answer_server_ping(ServerPing::new(
                     Matcher::Exact(Text::from_static("ping")),
