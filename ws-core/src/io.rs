@@ -137,8 +137,13 @@ pub enum Event {
         /// 0 for the first connect, then the reconnect attempt number.
         attempt: u32,
     },
-    /// The transport is open.
-    Open,
+    /// The transport `connection` is open. The application names it in
+    /// [`send_now`](crate::Supervisor::send_now) and [`ready`](crate::Supervisor::ready), so
+    /// that a login meant for this connection never reaches the next one.
+    Open {
+        /// The transport that opened.
+        connection: ConnectionId,
+    },
     /// A message from the peer.
     Message(Message),
     /// A heartbeat round trip was measured.
@@ -214,8 +219,13 @@ pub enum SendErrorKind {
     TooLargeForQueue,
     /// The supervisor is closed (or closing) and will not send anything until `connect()`.
     Closed,
-    /// [`send_now`](crate::Supervisor::send_now) needs an open transport.
+    /// [`send_now`](crate::Supervisor::send_now) named the current transport, but it is not
+    /// open (still connecting, or closing).
     NotOpen,
+    /// [`send_now`](crate::Supervisor::send_now) named a transport that is not the current one:
+    /// it ended (and may have been replaced) since the application learnt of it. Whatever the
+    /// message was for (a login, a subscription) belongs to the connection that opens next.
+    StaleConnection,
 }
 
 impl SendError {
@@ -261,6 +271,10 @@ impl fmt::Display for SendError {
             SendErrorKind::NotOpen => write!(
                 f,
                 "message of {len} bytes refused: send_now needs an open connection"
+            ),
+            SendErrorKind::StaleConnection => write!(
+                f,
+                "message of {len} bytes refused: send_now named a connection that has ended"
             ),
         }
     }

@@ -50,7 +50,7 @@
 //! // ... the driver opens a socket and completes the handshake ...
 //! supervisor.handle_input(Input::Opened { connection }, Instant::from_millis(30));
 //! assert_eq!(supervisor.poll_event(), Some(Event::Connecting { attempt: 0 }));
-//! assert_eq!(supervisor.poll_event(), Some(Event::Open));
+//! assert_eq!(supervisor.poll_event(), Some(Event::Open { connection }));
 //! // The first heartbeat is due 15 s after the connection opened.
 //! assert_eq!(supervisor.poll_timeout(), Some(Instant::from_millis(15_030)));
 //! # Ok::<(), ws_core::ConfigError>(())

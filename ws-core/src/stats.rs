@@ -27,7 +27,8 @@ pub struct Stats {
     pub messages_received: u64,
     /// Heartbeat pings emitted.
     pub pings_sent: u64,
-    /// Inputs that named a transport other than the current one (ignored).
+    /// Inputs that named a transport other than the current one, and `ready()` calls that
+    /// named one other than the current open one (ignored).
     pub stale_inputs: u64,
     /// Inputs that made no sense in the current state (ignored).
     pub ignored_inputs: u64,

@@ -161,23 +161,52 @@ impl Supervisor {
         self.send_inner(message, Some(deadline), now)
     }
 
-    /// Sends at once, ahead of the queue, and only on an open transport. For the login or
-    /// subscribe messages that must precede queued ones when `hold_queue_until_ready` is set.
-    pub fn send_now(&mut self, message: Message, now: Instant) -> Result<(), SendError> {
+    /// Sends at once, ahead of the queue, on the open transport `connection` (the one named by
+    /// [`Event::Open`]): for the login or subscribe messages that must precede queued ones
+    /// when `hold_queue_until_ready` is set.
+    ///
+    /// Naming the connection makes a login meant for one connection impossible to send on the
+    /// next: if that connection ended meanwhile, the message comes back with
+    /// [`SendErrorKind::StaleConnection`] (the new connection gets its own `Open`, and the
+    /// application logs in again there); if it is the current transport but not open (still
+    /// connecting, or closing), with [`SendErrorKind::NotOpen`].
+    pub fn send_now(
+        &mut self,
+        connection: ConnectionId,
+        message: Message,
+        now: Instant,
+    ) -> Result<(), SendError> {
         self.advance_clock(now);
-        if !matches!(self.phase, Phase::Open(_)) {
-            return Err(SendError::new(SendErrorKind::NotOpen, message));
+        match self.phase {
+            Phase::Open(open) if open == connection => {
+                self.emit_send(message);
+                Ok(())
+            }
+            _ if self.connection() == Some(connection) => {
+                Err(SendError::new(SendErrorKind::NotOpen, message))
+            }
+            _ => Err(SendError::new(SendErrorKind::StaleConnection, message)),
         }
-        self.emit_send(message);
-        Ok(())
     }
 
-    /// Releases the queue held by `hold_queue_until_ready` on the current transport.
-    pub fn ready(&mut self, now: Instant) {
+    /// Releases the queue held by `hold_queue_until_ready` on the open transport `connection`
+    /// (the one named by [`Event::Open`]), once the application's own login or subscribe
+    /// messages are out.
+    ///
+    /// A `ready` naming any other transport (one that ended while the application was
+    /// logging in, so it arrives after a reconnect) is ignored and counted in
+    /// [`Stats::stale_inputs`]: it must not release the new connection's queue before its own
+    /// login.
+    pub fn ready(&mut self, connection: ConnectionId, now: Instant) {
         let now = self.advance_clock(now);
-        if matches!(self.phase, Phase::Open(_)) && !self.queue_released {
-            self.queue_released = true;
-            self.flush_queue(now);
+        match self.phase {
+            Phase::Open(open) if open == connection => {
+                if !self.queue_released {
+                    self.queue_released = true;
+                    self.flush_queue(now);
+                }
+            }
+            _ => self.stats.stale_inputs += 1,
         }
     }
 
@@ -379,7 +408,7 @@ impl Supervisor {
             );
         }
         self.heartbeat.on_open(&self.config, &mut self.timers, now);
-        self.events.push_back(Event::Open);
+        self.events.push_back(Event::Open { connection });
         self.queue_released = !self.config.hold_queue_until_ready;
         if self.queue_released {
             self.flush_queue(now);

@@ -17,7 +17,7 @@ use core::time::Duration;
 
 use ws_core::{
     Action, CloseCode, CloseError, Config, ConnectFailure, ConnectionId, Disconnect, Event,
-    Heartbeat, Input, Instant, Message, ReconnectDecision, Text, UndeliveredReason,
+    Heartbeat, Input, Instant, Message, ReconnectDecision, SendErrorKind, Text, UndeliveredReason,
 };
 
 use crate::backoff_bounds::{delay_bounds, raise_to_retry_after, within};
@@ -400,8 +400,21 @@ impl Observer {
         }
     }
 
+    /// An input naming a transport other than the live one, or a `ready` naming one other
+    /// than the open one: it must change nothing.
     fn is_stale(&self, call: &Call) -> bool {
-        matches!(call, Call::Input(input) if input.connection().is_some_and(|c| Some(c) != self.live_connection()))
+        match call {
+            Call::Input(input) => input
+                .connection()
+                .is_some_and(|c| Some(c) != self.live_connection()),
+            Call::Ready { connection } => !self.is_open_transport(*connection),
+            _ => false,
+        }
+    }
+
+    /// Whether `connection` is the live transport and it is open.
+    fn is_open_transport(&self, connection: ConnectionId) -> bool {
+        self.is_open() && self.live_connection() == Some(connection)
     }
 
     fn open_state(&mut self) -> Option<&mut OpenState> {
@@ -459,17 +472,27 @@ impl Observer {
                     ctx.fail(Invariant::Conservation, detail);
                 }
             }
-            Call::SendNow { message } => {
-                let open = self.is_open();
+            Call::SendNow {
+                connection,
+                message,
+            } => {
+                let refusal = if self.is_open_transport(*connection) {
+                    None
+                } else if self.live_connection() == Some(*connection) {
+                    Some(SendErrorKind::NotOpen)
+                } else {
+                    Some(SendErrorKind::StaleConnection)
+                };
                 if let Some(result) = send_result(ctx, &observation.returned)
                     && let Err(detail) =
                         self.ledger
-                            .offer_now(&mut ctx.ledger, message, open, result)
+                            .offer_now(&mut ctx.ledger, message, refusal, result)
                 {
                     ctx.fail(Invariant::Conservation, detail);
                 }
             }
-            Call::Ready => {
+            Call::Ready { .. } => {
+                // Only for the open transport: any other `ready` is stale (see `is_stale`).
                 if let Some(open) = self.open_state() {
                     open.released = true;
                 }
@@ -978,9 +1001,17 @@ impl Observer {
 
     fn on_event(&mut self, ctx: &mut Ctx, event: &Event) {
         match event {
-            Event::Open => {
+            Event::Open { connection } => {
                 if !std::mem::take(&mut ctx.open_event) {
                     ctx.fail(Invariant::Contract, "Open without an opened transport");
+                } else if !self.is_open_transport(*connection) {
+                    ctx.fail(
+                        Invariant::Contract,
+                        format!(
+                            "Open names {connection}, but the transport that opened is {:?}",
+                            self.live_connection()
+                        ),
+                    );
                 }
             }
             Event::Message(message) => {

@@ -177,8 +177,19 @@ fn frame_kind(r: &mut Reader<'_>) -> FrameKind {
     }
 }
 
+/// The transport a `ready` or `send_now` names, from the spare high part of a byte that
+/// already chose something else (so the committed corpus keeps its meaning).
+fn target_from(spare: u8) -> Target {
+    match spare % 8 {
+        0 => Target::Previous(0),
+        1 => Target::Next,
+        _ => Target::Current,
+    }
+}
+
 fn step(r: &mut Reader<'_>) -> Step {
-    match r.below(19) {
+    let choice = r.byte();
+    match choice % 19 {
         0 => Step::Connect,
         1 => Step::Send {
             binary: r.flag(),
@@ -188,8 +199,14 @@ fn step(r: &mut Reader<'_>) -> Step {
             len: r.below(48),
             within: Duration::from_millis(u64::from(r.u16())),
         },
-        3 => Step::SendNow { len: r.below(24) },
-        4 => Step::Ready,
+        3 => {
+            let len = r.byte();
+            Step::SendNow {
+                target: target_from(len / 24),
+                len: len % 24,
+            }
+        }
+        4 => Step::Ready(target_from(choice / 19)),
         5 => Step::Close {
             code: r.u16(),
             reason_len: r.below(130),

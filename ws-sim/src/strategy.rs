@@ -312,8 +312,8 @@ pub fn step(mix: Mix) -> BoxedStrategy<Step> {
         send * 3 => (any::<bool>(), 1..40u8).prop_map(|(binary, len)| Step::Send { binary, len }),
         send => (1..40u8, millis(0..=6_000))
             .prop_map(|(len, within)| Step::SendWithDeadline { len, within }),
-        send => (1..20u8).prop_map(|len| Step::SendNow { len }),
-        command * 2 => Just(Step::Ready),
+        send => (target(mix), 1..20u8).prop_map(|(target, len)| Step::SendNow { target, len }),
+        command * 2 => target(mix).prop_map(Step::Ready),
         command => (app_close_code(), prop_oneof![8 => 0..10u8, 1 => 120..130u8])
             .prop_map(|(code, reason_len)| Step::Close { code, reason_len }),
         command => Just(Step::ReconnectNow),

@@ -521,7 +521,7 @@ proptest! {
         for observation in harness.transcript() {
             let (offered, jumps_queue) = match &observation.call {
                 Call::Send { message, .. } => (Some(message), false),
-                Call::SendNow { message } => (Some(message), true),
+                Call::SendNow { message, .. } => (Some(message), true),
                 _ => (None, false),
             };
             if let Some(message) = offered {

@@ -66,7 +66,12 @@ fn auth_refusal_with_fresh_credentials_is_retried_and_the_next_attempt_opens() {
     assert_eq!(sim.sup.stats().auth_refusals, 1);
     assert!(sim.tick(1_039).is_empty());
     assert_eq!(sim.tick(1_040).connect(), Some((ConnectionId(2), 1)));
-    assert_eq!(sim.opened(1_100).events, [Event::Open]);
+    assert_eq!(
+        sim.opened(1_100).events,
+        [Event::Open {
+            connection: ConnectionId(2)
+        }]
+    );
     assert_eq!(sim.sup.stats().auth_refusals, 0);
 }
 
