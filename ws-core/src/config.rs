@@ -10,9 +10,12 @@ use core::time::Duration;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use crate::close::{ClosePolicy, Disconnect, ReconnectDecision};
+use crate::io::ConnectionId;
 use crate::message::{Message, Text};
+use crate::replay::Replay;
 
 /// How the supervisor finds out that the peer is dead.
 #[derive(Clone, Debug)]
@@ -208,6 +211,7 @@ pub struct Config {
     pub(crate) close_policy: ClosePolicy,
     pub(crate) auth_retries: u32,
     pub(crate) credentials_refreshed: bool,
+    pub(crate) replay_on_open: Option<Replay>,
 }
 
 impl Default for Config {
@@ -243,6 +247,7 @@ impl Default for Config {
             close_policy: ClosePolicy::default(),
             auth_retries: 2,
             credentials_refreshed: false,
+            replay_on_open: None,
         }
     }
 }
@@ -321,6 +326,11 @@ impl Config {
     pub fn answer_server_ping(&self) -> Option<&ServerPing> {
         self.answer_server_ping.as_ref()
     }
+
+    /// The messages replayed first on every connection, if configured.
+    pub fn replay_on_open(&self) -> Option<&Replay> {
+        self.replay_on_open.as_ref()
+    }
 }
 
 /// Builds a [`Config`]; every setter documents its allowed range, checked by [`build`](Self::build).
@@ -357,6 +367,17 @@ impl ConfigBuilder {
     /// the application (default: off).
     pub fn answer_server_ping(mut self, server_ping: ServerPing) -> Self {
         self.config.answer_server_ping = Some(server_ping);
+        self
+    }
+
+    /// Sends the messages `messages(connection)` returns first on every connection that opens,
+    /// ahead of the queue and of the flush gate (default: none). For what the server forgets
+    /// with each connection, such as subscriptions; see [`Replay`].
+    pub fn replay_on_open(
+        mut self,
+        messages: impl Fn(ConnectionId) -> Vec<Message> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.replay_on_open = Some(Replay::new(messages));
         self
     }
 

@@ -94,7 +94,8 @@ pub enum Action {
         /// 0 for the first connect, then the reconnect attempt number (1, 2, …).
         attempt: u32,
     },
-    /// Write an application message.
+    /// Write an application message: one given to `send()` or `send_now()`, or one of the
+    /// [`Replay`](crate::Replay) messages that start every connection.
     Send(Message),
     /// Write an application-level heartbeat or an automatic reply to the server's ping. Not an
     /// application message: it never counts as one.

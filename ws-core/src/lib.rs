@@ -79,6 +79,7 @@ mod heartbeat;
 mod io;
 mod message;
 mod queue;
+mod replay;
 mod rng;
 mod stats;
 mod supervisor;
@@ -99,6 +100,7 @@ pub use io::{
     UndeliveredReason,
 };
 pub use message::{Frame, Message, PingPayload, Text};
+pub use replay::Replay;
 pub use stats::Stats;
 pub use supervisor::Supervisor;
 pub use time::Instant;

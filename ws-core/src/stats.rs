@@ -21,8 +21,11 @@ pub struct Stats {
     pub queued_bytes: usize,
     /// The latest heartbeat round trip.
     pub last_rtt: Option<Duration>,
-    /// Application messages emitted as `Send`.
+    /// Messages given to `send()` or `send_now()` and emitted as `Send`.
     pub messages_sent: u64,
+    /// Messages of the [`Replay`](crate::Replay) emitted as `Send` at each open (not counted
+    /// in `messages_sent`).
+    pub messages_replayed: u64,
     /// Application messages delivered as `Event::Message`.
     pub messages_received: u64,
     /// Heartbeat pings emitted.

@@ -409,6 +409,14 @@ impl Supervisor {
         }
         self.heartbeat.on_open(&self.config, &mut self.timers, now);
         self.events.push_back(Event::Open { connection });
+        // What the server must hear again on every connection goes before anything queued,
+        // whether or not the flush gate holds the queue.
+        if let Some(replay) = &self.config.replay_on_open {
+            for message in replay.messages(connection) {
+                self.stats.messages_replayed += 1;
+                self.actions.push_back(Action::Send(message));
+            }
+        }
         self.queue_released = !self.config.hold_queue_until_ready;
         if self.queue_released {
             self.flush_queue(now);

@@ -10,6 +10,11 @@
 //! Each output must be justified by the call (an `Abort` by a due deadline or a command, a
 //! `Connect` by a command or an elapsed backoff…), each due effect must appear, and after each
 //! call `poll_timeout()` must equal the earliest deadline of that picture.
+//!
+//! Replay messages (the config's `replay_on_open`) are not `send()` messages: at each open the
+//! observer asks the replay function for them (so it must be a pure function of the
+//! connection id, as the generators' are), expects exactly them as the first `Send`s of that
+//! call, and keeps them out of the conservation ledger.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -96,8 +101,10 @@ pub struct Counters {
     pub reconnects_scheduled: u64,
     /// `GaveUp` events.
     pub gave_up: u64,
-    /// Messages emitted as `Send`.
+    /// Messages given to `send()` or `send_now()` and emitted as `Send`.
     pub sent: u64,
+    /// Replay messages emitted as `Send` at an open.
+    pub replayed: u64,
     /// Messages handed back in `Undelivered`.
     pub handed_back: u64,
     /// Inputs naming another transport.
@@ -208,6 +215,8 @@ struct Ctx {
     ping: Option<PingCause>,
     server_reply: bool,
     open_event: bool,
+    /// The replay messages the open owes, in order, before any queued message.
+    replay: VecDeque<Message>,
     message: Option<Message>,
     rtt: Option<Duration>,
     close_action: Option<(CloseCode, Text)>,
@@ -626,6 +635,13 @@ impl Observer {
                 }));
                 self.pings.opened();
                 ctx.open_event = true;
+                // The observer asks the replay function itself: the generators' functions are
+                // pure, so it answers what it answered the supervisor.
+                ctx.replay = config
+                    .replay_on_open()
+                    .map(|replay| replay.messages(transport.id))
+                    .unwrap_or_default()
+                    .into();
                 self.counters.opens += 1;
                 self.auth_refusals = 0;
                 if stable_at.is_none() {
@@ -875,6 +891,19 @@ impl Observer {
     fn on_action(&mut self, ctx: &mut Ctx, action: &Action, obs: &Observation) {
         let now = ctx.now;
         match action {
+            Action::Send(message) if !ctx.replay.is_empty() => {
+                let expected = ctx.replay.pop_front();
+                if expected.as_ref() == Some(message) {
+                    self.counters.replayed += 1;
+                } else {
+                    ctx.fail(
+                        Invariant::Contract,
+                        format!(
+                            "Send({message:?}) where the replay owed {expected:?} (replay goes first, in order)"
+                        ),
+                    );
+                }
+            }
             Action::Send(message) => {
                 let (open, released) = match &self.transport {
                     Some(Transport {
@@ -1397,6 +1426,7 @@ impl Observer {
         let leftovers = [
             (ctx.server_reply, "the automatic reply to the server's ping"),
             (ctx.open_event, "Open"),
+            (!ctx.replay.is_empty(), "the replay messages"),
             (ctx.message.is_some(), "the inbound message"),
             (ctx.rtt.is_some(), "Rtt"),
             (ctx.close_action.is_some(), "the Close action"),

@@ -11,7 +11,7 @@ use ws_core::{
 
 use crate::harness::{Failure, check_determinism, check_script};
 use crate::step::{FrameKind, PongPayload, Step, Target};
-use crate::strategy::{POLICIES, json_heartbeat, text_heartbeat};
+use crate::strategy::{POLICIES, json_heartbeat, replay, text_heartbeat};
 
 /// A config, a seed and a script.
 #[derive(Clone, Debug)]
@@ -136,8 +136,15 @@ fn config(r: &mut Reader<'_>) -> Config {
         } else {
             Overflow::RejectNew
         })
-        .max_queue_age(r.flag().then(|| r.millis()))
-        .hold_queue_until_ready(r.flag());
+        .max_queue_age(r.flag().then(|| r.millis()));
+    // One byte sets the flush gate (its low bit, as before replays existed, so the committed
+    // corpus keeps its meaning) and the replay at each open (0–2 messages, its next bits).
+    let gate = r.byte();
+    builder = builder.hold_queue_until_ready(gate & 1 == 1);
+    let replayed = usize::from(gate >> 1) % 3;
+    if replayed > 0 {
+        builder = builder.replay_on_open(replay(replayed));
+    }
     // One byte chooses the policy (its low bits, as before auth retries existed, so the
     // committed corpus keeps its meaning) and the credential handling (its high bits).
     let policy = r.byte();

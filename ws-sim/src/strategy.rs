@@ -8,8 +8,8 @@ use core::time::Duration;
 
 use proptest::prelude::*;
 use ws_core::{
-    CloseCode, Config, ConnectFailure, Disconnect, Heartbeat, Jitter, Liveness, Matcher, Message,
-    Overflow, ReconnectDecision, ServerPing, Text, TransportError,
+    CloseCode, Config, ConnectFailure, ConnectionId, Disconnect, Heartbeat, Jitter, Liveness,
+    Matcher, Message, Overflow, ReconnectDecision, ServerPing, Text, TransportError,
 };
 
 use crate::step::{FrameKind, PongPayload, Step, Target};
@@ -64,6 +64,16 @@ pub fn never_reconnect(_: &Disconnect) -> ReconnectDecision {
     ReconnectDecision::Stop
 }
 
+/// A replay of `count` messages naming the connection (`"replay#3.0"`, …): a pure function of
+/// the connection id, as the observer requires.
+pub fn replay(count: usize) -> impl Fn(ConnectionId) -> Vec<Message> + Send + Sync + 'static {
+    move |connection| {
+        (0..count)
+            .map(|index| Message::from(format!("replay{connection}.{index}")))
+            .collect()
+    }
+}
+
 /// Every jitter mode.
 pub fn jitter() -> impl Strategy<Value = Jitter> {
     prop_oneof![
@@ -76,8 +86,8 @@ pub fn jitter() -> impl Strategy<Value = Jitter> {
 
 /// A valid config: any heartbeat and liveness mode, any jitter, `max_attempts` none, zero or
 /// a few, tiny queues with either overflow policy, the flush gate on or off, a queue age or
-/// none, one of four close policies, and credentials refreshed per attempt or not with 0–3
-/// auth retries.
+/// none, one of four close policies, credentials refreshed per attempt or not with 0–3 auth
+/// retries, and a replay of 0–2 messages at each open.
 pub fn config() -> impl Strategy<Value = Config> {
     config_with(heartbeat().boxed(), &POLICIES)
 }
@@ -129,6 +139,7 @@ pub fn config_with(
         any::<bool>(),
         millis(1..=5_000),
         millis(1..=3_000),
+        prop_oneof![2 => Just(0usize), 1 => 1..=2usize],
     );
     (heartbeat_part, reconnect_part, queue_part).prop_map(
         |(
@@ -145,7 +156,16 @@ pub fn config_with(
                 credentials_refreshed,
                 auth_retries,
             ),
-            (queue_messages, queue_bytes, overflow, max_age, hold, connect_timeout, close_timeout),
+            (
+                queue_messages,
+                queue_bytes,
+                overflow,
+                max_age,
+                hold,
+                connect_timeout,
+                close_timeout,
+                replayed,
+            ),
         )| {
             let mut builder = Config::builder()
                 .heartbeat(heartbeat)
@@ -171,6 +191,9 @@ pub fn config_with(
                 .close_policy(policy)
                 .credentials_refreshed(credentials_refreshed)
                 .auth_retries(auth_retries);
+            if replayed > 0 {
+                builder = builder.replay_on_open(replay(replayed));
+            }
             if server_ping {
                 builder = builder.answer_server_ping(ServerPing::new(
                     Matcher::Exact(Text::from_static("ping")),

@@ -8,4 +8,5 @@ mod heartbeat;
 mod lifecycle;
 mod queue;
 mod reconnect;
+mod replay;
 mod support;
