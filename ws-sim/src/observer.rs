@@ -633,21 +633,8 @@ impl Observer {
                     released: !config.hold_queue_until_ready(),
                     heartbeat: OpenHeartbeat::opened(now),
                 }));
-                self.pings.opened();
-                ctx.open_event = true;
-                // The observer asks the replay function itself: the generators' functions are
-                // pure, so it answers what it answered the supervisor.
-                ctx.replay = config
-                    .replay_on_open()
-                    .map(|replay| replay.messages(transport.id))
-                    .unwrap_or_default()
-                    .into();
-                self.counters.opens += 1;
-                self.auth_refusals = 0;
-                if stable_at.is_none() {
-                    self.streak = 0;
-                    self.previous_delay = config.initial_delay();
-                }
+                let connection = transport.id;
+                self.on_opened(ctx, connection, stable_at.is_none());
             }
             Input::Frame { frame, .. } if !connecting => {
                 let inbound = self.pings.classify(frame, config, now);
@@ -705,6 +692,25 @@ impl Observer {
         if let Some(end) = ended {
             self.transport = None;
             ctx.ends.push_back(end);
+        }
+    }
+
+    /// What the opening of `connection` owes, besides its new phase.
+    fn on_opened(&mut self, ctx: &mut Ctx, connection: ConnectionId, stable_at_once: bool) {
+        self.pings.opened();
+        ctx.open_event = true;
+        // The observer asks the replay function itself: the generators' functions are pure, so
+        // it answers what it answered the supervisor.
+        ctx.replay = self
+            .config
+            .replay_on_open()
+            .map(|replay| replay.messages(connection))
+            .unwrap_or_default()
+            .into();
+        self.counters.opens += 1;
+        self.auth_refusals = 0;
+        if stable_at_once {
+            self.reset_streak();
         }
     }
 
@@ -891,32 +897,7 @@ impl Observer {
     fn on_action(&mut self, ctx: &mut Ctx, action: &Action, obs: &Observation) {
         let now = ctx.now;
         match action {
-            Action::Send(message) if !ctx.replay.is_empty() => {
-                let expected = ctx.replay.pop_front();
-                if expected.as_ref() == Some(message) {
-                    self.counters.replayed += 1;
-                } else {
-                    ctx.fail(
-                        Invariant::Contract,
-                        format!(
-                            "Send({message:?}) where the replay owed {expected:?} (replay goes first, in order)"
-                        ),
-                    );
-                }
-            }
-            Action::Send(message) => {
-                let (open, released) = match &self.transport {
-                    Some(Transport {
-                        phase: Phase::Open(open),
-                        ..
-                    }) => (true, open.released),
-                    _ => (false, false),
-                };
-                match self.ledger.emitted(message, now, open, released) {
-                    Ok(()) => self.counters.sent += 1,
-                    Err(detail) => ctx.fail(Invariant::Conservation, detail),
-                }
-            }
+            Action::Send(message) => self.on_send(ctx, message),
             Action::Heartbeat(reply)
                 if ctx.server_reply
                     && self
@@ -996,6 +977,34 @@ impl Observer {
                 Invariant::Contract,
                 format!("unexpected action {other:?} for {:?}", obs.call),
             ),
+        }
+    }
+
+    /// A `Send`: the replay the open owes comes first; anything else is a `send()` message.
+    fn on_send(&mut self, ctx: &mut Ctx, message: &Message) {
+        if let Some(expected) = ctx.replay.pop_front() {
+            if expected == *message {
+                self.counters.replayed += 1;
+            } else {
+                ctx.fail(
+                    Invariant::Contract,
+                    format!(
+                        "Send({message:?}) where the replay owed {expected:?} (replay goes first, in order)"
+                    ),
+                );
+            }
+            return;
+        }
+        let (open, released) = match &self.transport {
+            Some(Transport {
+                phase: Phase::Open(open),
+                ..
+            }) => (true, open.released),
+            _ => (false, false),
+        };
+        match self.ledger.emitted(message, ctx.now, open, released) {
+            Ok(()) => self.counters.sent += 1,
+            Err(detail) => ctx.fail(Invariant::Conservation, detail),
         }
     }
 
