@@ -3,14 +3,15 @@
 //! A server answers heartbeats for a while, then goes silent (a half-open TCP connection),
 //! refuses connections for a few seconds, and comes back. The timeline shows what the
 //! supervisor does about it: pings with their round trip, the dead-peer verdict, backoff
-//! attempts, a message queued during the outage and flushed on recovery, a clean close.
+//! attempts, the subscription replayed on every new connection, a message queued during the
+//! outage and flushed on recovery behind it, a clean close.
 //! No sockets, no sleeping: a minute of connection life runs in microseconds.
 
 use std::time::Duration;
 
 use ws_core::{
-    Action, CloseCode, Config, ConnectFailure, Event, Frame, Input, Instant, Jitter, Message,
-    Supervisor, Text,
+    Action, CloseCode, Config, ConfigError, ConnectFailure, Event, Frame, Input, Instant, Jitter,
+    Message, Supervisor, Text,
 };
 
 /// What the pretend server does at a given time.
@@ -36,14 +37,7 @@ const RTT: Duration = Duration::from_millis(23);
 const HANDSHAKE: Duration = Duration::from_millis(40);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::builder()
-        .ping_interval(Duration::from_secs(5))
-        .pong_timeout(Duration::from_secs(3))
-        .initial_delay(Duration::from_secs(1))
-        .max_delay(Duration::from_secs(8))
-        .jitter(Jitter::Equal)
-        .build()?;
-    let mut supervisor = Supervisor::new(config, 42);
+    let mut supervisor = Supervisor::new(config()?, 42);
     // Things the driver will report later: (when, what).
     let mut pending: Vec<(Instant, Input)> = Vec::new();
     let mut app_script = vec![
@@ -142,6 +136,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
+/// Heartbeat every 5 s, dead after 3 s without a pong; backoff from 1 s to 8 s.
+fn config() -> Result<Config, ConfigError> {
+    Config::builder()
+        .ping_interval(Duration::from_secs(5))
+        .pong_timeout(Duration::from_secs(3))
+        .initial_delay(Duration::from_secs(1))
+        .max_delay(Duration::from_secs(8))
+        .jitter(Jitter::Equal)
+        // The server forgets subscriptions with the connection: say them again on every one.
+        .replay_on_open(|connection| {
+            vec![Message::from(format!("subscribe ticker ({connection})"))]
+        })
+        .build()
+}
+
 fn print_line(at: Instant, text: &str) {
     println!("{:>9.3}s  {text}", at.since_origin().as_secs_f64());
 }
@@ -162,6 +171,7 @@ fn describe_action(action: &Action) -> String {
 
 fn describe_event(event: &Event) -> String {
     match event {
+        Event::Open { connection } => format!("open {connection}"),
         Event::Rtt(rtt) => format!("pong: round trip {rtt:?}"),
         Event::Disconnected {
             code,

@@ -3,10 +3,13 @@
 //! Reconnecting after a server said "you are not allowed" (1008, HTTP 401) only hammers it;
 //! not reconnecting after a restart (1012) or a dropped link leaves the application dead. The
 //! [`default_close_policy`] encodes the usual answer for a public service; an application with
-//! its own rules passes its own [`ClosePolicy`] to the config builder.
+//! its own rules gives the config builder a closure (a [`ClosePolicy`]) that may carry its own
+//! settings and delegate the rest to the default.
 
 use core::fmt;
 use core::time::Duration;
+
+use alloc::sync::Arc;
 
 /// A WebSocket close status code (RFC 6455 §7.4).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -180,6 +183,7 @@ impl fmt::Display for Disconnect {
 
 /// What to do after a transport ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum ReconnectDecision {
     /// Try again after the backoff delay (subject to `max_attempts`).
     Reconnect,
@@ -191,9 +195,75 @@ pub enum ReconnectDecision {
 ///
 /// It is consulted for every end except the application's own `close()` (never reconnected)
 /// and `reconnect_now()` (always reconnected).
-pub type ClosePolicy = fn(&Disconnect) -> ReconnectDecision;
+///
+/// A policy is a closure, so it can carry its own settings (the close codes a service uses
+/// for "banned", say) and even state of its own behind a lock or an atomic. It is shared, not
+/// copied: cloning a `Config` clones an [`Arc`]. The supervisor calls it from its own calls
+/// only, so a policy that keeps state sees ends in order; it must not block, and for
+/// [determinism](crate#guarantees) it should answer from the [`Disconnect`] and its own
+/// settings alone.
+///
+/// ```
+/// use ws_core::{ClosePolicy, CloseCode, Disconnect, ReconnectDecision, default_close_policy};
+///
+/// // Stop on the service's own "account suspended" code; otherwise the usual rules.
+/// let suspended = CloseCode(4003);
+/// let policy = ClosePolicy::new(move |cause: &Disconnect| match cause {
+///     Disconnect::PeerClosed { code } if *code == suspended => ReconnectDecision::Stop,
+///     other => default_close_policy(other),
+/// });
+/// let cause = Disconnect::PeerClosed { code: suspended };
+/// assert_eq!(policy.decide(&cause), ReconnectDecision::Stop);
+/// ```
+#[derive(Clone, Default)]
+pub struct ClosePolicy(Option<Arc<PolicyFn>>);
 
-/// The default policy, for a public internet service.
+/// The closure behind a custom [`ClosePolicy`].
+type PolicyFn = dyn Fn(&Disconnect) -> ReconnectDecision + Send + Sync;
+
+impl ClosePolicy {
+    /// A policy that asks `decide` (which may delegate to [`default_close_policy`]).
+    pub fn new(decide: impl Fn(&Disconnect) -> ReconnectDecision + Send + Sync + 'static) -> Self {
+        ClosePolicy(Some(Arc::new(decide)))
+    }
+
+    /// What to do after a transport ended for `disconnect`.
+    #[must_use]
+    pub fn decide(&self, disconnect: &Disconnect) -> ReconnectDecision {
+        match &self.0 {
+            Some(decide) => decide(disconnect),
+            None => default_close_policy(disconnect),
+        }
+    }
+
+    /// Whether this is the [default policy](default_close_policy) (the [`Default`] value),
+    /// rather than a closure given to [`new`](Self::new).
+    pub fn is_default(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl fmt::Debug for ClosePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_default() {
+            f.write_str("ClosePolicy(default)")
+        } else {
+            f.write_str("ClosePolicy(..)")
+        }
+    }
+}
+
+impl<F> From<F> for ClosePolicy
+where
+    F: Fn(&Disconnect) -> ReconnectDecision + Send + Sync + 'static,
+{
+    fn from(decide: F) -> Self {
+        ClosePolicy::new(decide)
+    }
+}
+
+/// The default policy, for a public internet service: what [`ClosePolicy::default`] asks,
+/// and what a custom policy can delegate to for the cases it does not decide itself.
 ///
 /// Reconnect after anything abnormal (lost link, 1006, heartbeat or idle timeout, network
 /// error or timeout while connecting) and after the peer's 1000, 1001, 1011, 1012, 1013, 1014, any other code

@@ -10,9 +10,12 @@ use core::time::Duration;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
-use crate::close::{ClosePolicy, default_close_policy};
+use crate::close::{ClosePolicy, Disconnect, ReconnectDecision};
+use crate::io::ConnectionId;
 use crate::message::{Message, Text};
+use crate::replay::Replay;
 
 /// How the supervisor finds out that the peer is dead.
 #[derive(Clone, Debug)]
@@ -93,6 +96,7 @@ impl fmt::Debug for Matcher {
 
 /// What proves that the peer is alive while a heartbeat reply is awaited.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Liveness {
     /// Only the heartbeat reply. Strict: a peer that streams data but never answers pings is
     /// declared dead.
@@ -103,7 +107,11 @@ pub enum Liveness {
 }
 
 /// An application-level ping sent by the server that the client answers by itself.
+///
+/// Built with [`ServerPing::new`]; non-exhaustive so that later versions can add options
+/// (a computed reply, say) without breaking callers.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ServerPing {
     /// Recognises the server's ping; it is not delivered to the application.
     pub ping: Matcher,
@@ -111,10 +119,21 @@ pub struct ServerPing {
     pub reply: Message,
 }
 
+impl ServerPing {
+    /// Answers every message `ping` recognises with `reply`.
+    pub fn new(ping: Matcher, reply: impl Into<Message>) -> Self {
+        ServerPing {
+            ping,
+            reply: reply.into(),
+        }
+    }
+}
+
 /// How the random part of a backoff delay is drawn (see "Exponential Backoff and Jitter",
 /// AWS Architecture Blog, 2015). `base` is `initial_delay × multiplier^(attempt−1)`, capped at
 /// `max_delay`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Jitter {
     /// Exactly `base`. Many clients that lost the same server come back in lockstep.
     None,
@@ -129,6 +148,7 @@ pub enum Jitter {
 
 /// What `send()` does when the outbound queue is full.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Overflow {
     /// Refuse the new message: `send()` returns it in the error.
     RejectNew,
@@ -189,6 +209,9 @@ pub struct Config {
     pub(crate) max_queue_age: Option<Duration>,
     pub(crate) hold_queue_until_ready: bool,
     pub(crate) close_policy: ClosePolicy,
+    pub(crate) auth_retries: u32,
+    pub(crate) credentials_refreshed: bool,
+    pub(crate) replay_on_open: Option<Replay>,
 }
 
 impl Default for Config {
@@ -196,7 +219,8 @@ impl Default for Config {
     /// close timeout 5 s; backoff from 1 s doubling to 30 s with full jitter, reconnecting
     /// forever, attempts reset after 10 s of stable connection, Retry-After honoured up to
     /// 10 min; queue of 1,024 messages or 4 MiB rejecting new messages when full; the default
-    /// close policy.
+    /// close policy, with 2 retries after an auth refusal once the driver says credentials are
+    /// refreshed per attempt (it does not, by default).
     fn default() -> Self {
         Config {
             heartbeat: Heartbeat::Protocol,
@@ -220,7 +244,10 @@ impl Default for Config {
             overflow: Overflow::RejectNew,
             max_queue_age: None,
             hold_queue_until_ready: false,
-            close_policy: default_close_policy,
+            close_policy: ClosePolicy::default(),
+            auth_retries: 2,
+            credentials_refreshed: false,
+            replay_on_open: None,
         }
     }
 }
@@ -283,13 +310,26 @@ impl Config {
         max_queue_age: Option<Duration>;
         /// Whether the queue waits for [`Supervisor::ready`](crate::Supervisor::ready) after each open.
         hold_queue_until_ready: bool;
-        /// Decides whether to reconnect after a transport ends.
-        close_policy: ClosePolicy;
+        /// How many auth refusals in a row are retried despite the close policy, when
+        /// credentials are refreshed per attempt.
+        auth_retries: u32;
+        /// Whether every attempt uses freshly fetched credentials.
+        credentials_refreshed: bool;
+    }
+
+    /// Decides whether to reconnect after a transport ends.
+    pub fn close_policy(&self) -> &ClosePolicy {
+        &self.close_policy
     }
 
     /// The server-ping auto-reply, if configured.
     pub fn answer_server_ping(&self) -> Option<&ServerPing> {
         self.answer_server_ping.as_ref()
+    }
+
+    /// The messages replayed first on every connection, if configured.
+    pub fn replay_on_open(&self) -> Option<&Replay> {
+        self.replay_on_open.as_ref()
     }
 }
 
@@ -306,6 +346,9 @@ const DAY: Duration = Duration::from_secs(86_400);
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 /// Largest queue length accepted: beyond this, a bounded queue is not a bound.
 pub const MAX_QUEUE_MESSAGES: usize = 1 << 24;
+/// Most auth refusals in a row that may be retried: beyond this, credentials that keep being
+/// refused are not going to be accepted.
+pub const MAX_AUTH_RETRIES: u32 = 100;
 
 macro_rules! setters {
     ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
@@ -324,6 +367,17 @@ impl ConfigBuilder {
     /// the application (default: off).
     pub fn answer_server_ping(mut self, server_ping: ServerPing) -> Self {
         self.config.answer_server_ping = Some(server_ping);
+        self
+    }
+
+    /// Sends the messages `messages(connection)` returns first on every connection that opens,
+    /// ahead of the queue and of the flush gate (default: none). For what the server forgets
+    /// with each connection, such as subscriptions; see [`Replay`].
+    pub fn replay_on_open(
+        mut self,
+        messages: impl Fn(ConnectionId) -> Vec<Message> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.replay_on_open = Some(Replay::new(messages));
         self
     }
 
@@ -378,9 +432,48 @@ impl ConfigBuilder {
         /// Hold the queue after each open until [`Supervisor::ready`](crate::Supervisor::ready),
         /// so the application's login or subscribe messages go first (default false).
         hold_queue_until_ready: bool;
-        /// Decides whether to reconnect after a transport ends (default
-        /// [`default_close_policy`]).
-        close_policy: ClosePolicy;
+        /// How many consecutive auth refusals (HTTP 401 or 403 to the upgrade request) are
+        /// retried although the close policy says stop: 0..=100 (default 2). Applies only when
+        /// [`credentials_refreshed`](Self::credentials_refreshed) is set: a token that expired
+        /// between fetching and connecting, or a server that had not yet seen a just-issued
+        /// one, deserves another attempt with a fresh token; a static one refused once will be
+        /// refused forever.
+        ///
+        /// The retries follow the normal backoff and count against `max_attempts`. The streak
+        /// resets when a connection opens (and on a fresh `connect()`); a refusal beyond it is
+        /// left to the close policy (the default one stops).
+        auth_retries: u32;
+        /// Set by a driver whose URL (and so its token) comes from a function called before
+        /// every attempt: each attempt carries fresh credentials, so an auth refusal may be
+        /// retried (see [`auth_retries`](Self::auth_retries)). Default false: a static URL
+        /// keeps the close policy's answer.
+        credentials_refreshed: bool;
+    }
+
+    /// Decides whether to reconnect after a transport ends (default
+    /// [`default_close_policy`](crate::default_close_policy)). The closure may capture its own
+    /// settings (and state, behind an atomic or a lock) and delegate what it does not decide
+    /// to `default_close_policy`.
+    ///
+    /// The application's own `close()` never reconnects and `reconnect_now()` always does,
+    /// whatever the policy says; with fresh credentials per attempt, a few auth refusals are
+    /// retried even when it says stop (see [`auth_retries`](Self::auth_retries)).
+    ///
+    /// This takes the closure itself, not `impl Into<ClosePolicy>`, so that a closure written
+    /// in place (`|cause| ...`) needs no type annotation; a policy already built as a
+    /// [`ClosePolicy`] goes through [`shared_close_policy`](Self::shared_close_policy).
+    pub fn close_policy(
+        self,
+        decide: impl Fn(&Disconnect) -> ReconnectDecision + Send + Sync + 'static,
+    ) -> Self {
+        self.shared_close_policy(ClosePolicy::new(decide))
+    }
+
+    /// Uses `policy`, a [`ClosePolicy`] built earlier: several configs (one per connection of
+    /// a pool, say) then share one policy and whatever state it keeps.
+    pub fn shared_close_policy(mut self, policy: ClosePolicy) -> Self {
+        self.config.close_policy = policy;
+        self
     }
 
     /// Checks every field and returns the config, or the first field that is out of range.
@@ -432,6 +525,12 @@ impl ConfigBuilder {
         }
         if let Some(age) = c.max_queue_age {
             in_range("max_queue_age", age, MILLISECOND, DAY)?;
+        }
+        if c.auth_retries > MAX_AUTH_RETRIES {
+            return Err(ConfigError::new(
+                "auth_retries",
+                format!("{} is outside 0..={MAX_AUTH_RETRIES}", c.auth_retries),
+            ));
         }
         Ok(self.config)
     }
@@ -521,6 +620,34 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err.field(), "queue_max_messages");
+    }
+
+    #[test]
+    fn auth_retries_are_bounded_and_off_without_fresh_credentials() {
+        let config = Config::builder().build().unwrap();
+        assert_eq!(config.auth_retries(), 2);
+        assert!(!config.credentials_refreshed());
+        let config = Config::builder()
+            .auth_retries(100)
+            .credentials_refreshed(true)
+            .build()
+            .unwrap();
+        assert_eq!(config.auth_retries(), 100);
+        assert!(config.credentials_refreshed());
+        assert_eq!(
+            Config::builder()
+                .auth_retries(0)
+                .build()
+                .unwrap()
+                .auth_retries(),
+            0
+        );
+        let err = Config::builder().auth_retries(101).build().unwrap_err();
+        assert_eq!(err.field(), "auth_retries");
+        assert_eq!(
+            err.to_string(),
+            "invalid `auth_retries`: 101 is outside 0..=100"
+        );
     }
 
     #[test]

@@ -94,7 +94,8 @@ pub enum Action {
         /// 0 for the first connect, then the reconnect attempt number (1, 2, …).
         attempt: u32,
     },
-    /// Write an application message.
+    /// Write an application message: one given to `send()` or `send_now()`, or one of the
+    /// [`Replay`](crate::Replay) messages that start every connection.
     Send(Message),
     /// Write an application-level heartbeat or an automatic reply to the server's ping. Not an
     /// application message: it never counts as one.
@@ -137,8 +138,13 @@ pub enum Event {
         /// 0 for the first connect, then the reconnect attempt number.
         attempt: u32,
     },
-    /// The transport is open.
-    Open,
+    /// The transport `connection` is open. The application names it in
+    /// [`send_now`](crate::Supervisor::send_now) and [`ready`](crate::Supervisor::ready), so
+    /// that a login meant for this connection never reaches the next one.
+    Open {
+        /// The transport that opened.
+        connection: ConnectionId,
+    },
     /// A message from the peer.
     Message(Message),
     /// A heartbeat round trip was measured.
@@ -214,8 +220,13 @@ pub enum SendErrorKind {
     TooLargeForQueue,
     /// The supervisor is closed (or closing) and will not send anything until `connect()`.
     Closed,
-    /// [`send_now`](crate::Supervisor::send_now) needs an open transport.
+    /// [`send_now`](crate::Supervisor::send_now) named the current transport, but it is not
+    /// open (still connecting, or closing).
     NotOpen,
+    /// [`send_now`](crate::Supervisor::send_now) named a transport that is not the current one:
+    /// it ended (and may have been replaced) since the application learnt of it. Whatever the
+    /// message was for (a login, a subscription) belongs to the connection that opens next.
+    StaleConnection,
 }
 
 impl SendError {
@@ -261,6 +272,10 @@ impl fmt::Display for SendError {
             SendErrorKind::NotOpen => write!(
                 f,
                 "message of {len} bytes refused: send_now needs an open connection"
+            ),
+            SendErrorKind::StaleConnection => write!(
+                f,
+                "message of {len} bytes refused: send_now named a connection that has ended"
             ),
         }
     }

@@ -23,7 +23,8 @@
 //!             while let Some(event)  = supervisor.poll_event()  { hand it to the application }
 //!     wait:   for a frame, an application command, or the clock to reach poll_timeout()
 //!     now = fresh reading of the clock
-//!     feed:   handle_input(..., now) / send(..., now) / close(..., now) as appropriate
+//!     feed:   handle_input(..., now) / send(..., now) / send_now(connection, ..., now) /
+//!             ready(connection, now) / close(..., now) as appropriate
 //!     tick:   if poll_timeout() <= now { handle_timeout(now) }
 //! }
 //! ```
@@ -50,10 +51,65 @@
 //! // ... the driver opens a socket and completes the handshake ...
 //! supervisor.handle_input(Input::Opened { connection }, Instant::from_millis(30));
 //! assert_eq!(supervisor.poll_event(), Some(Event::Connecting { attempt: 0 }));
-//! assert_eq!(supervisor.poll_event(), Some(Event::Open));
+//! assert_eq!(supervisor.poll_event(), Some(Event::Open { connection }));
 //! // The first heartbeat is due 15 s after the connection opened.
 //! assert_eq!(supervisor.poll_timeout(), Some(Instant::from_millis(15_030)));
 //! # Ok::<(), ws_core::ConfigError>(())
+//! ```
+//!
+//! # A new connection, step by step
+//!
+//! Every transport that opens is announced as [`Event::Open { connection }`](Event::Open).
+//! In that same call the supervisor emits, in this order:
+//!
+//! 1. the messages of the [`Replay`] configured with
+//!    [`replay_on_open`](ConfigBuilder::replay_on_open), asked afresh for this connection
+//!    (what the server forgot with the last one: subscriptions, a session resume);
+//! 2. the queue, unless [`hold_queue_until_ready`](ConfigBuilder::hold_queue_until_ready)
+//!    holds it: then the application first sends its login with
+//!    [`send_now(connection, ..)`](Supervisor::send_now) and releases the queue with
+//!    [`ready(connection, ..)`](Supervisor::ready). Both name the connection from `Open`, so
+//!    a login that is late for a connection that has since been replaced is refused
+//!    ([`SendErrorKind::StaleConnection`]) and its `ready` ignored, instead of letting the
+//!    queue overtake the new connection's own login.
+//!
+//! Replayed messages are not queued messages: they are never handed back, and the next
+//! connection asks for them again.
+//!
+//! A handshake refused with HTTP 401 or 403 is permanent for the default close policy (a
+//! [`ClosePolicy`] can say otherwise). A driver whose URL, token included, comes from a
+//! function called before every attempt sets
+//! [`credentials_refreshed`](ConfigBuilder::credentials_refreshed): then up to
+//! [`auth_retries`](ConfigBuilder::auth_retries) refusals in a row are retried with the usual
+//! backoff.
+//!
+//! ```
+//! use ws_core::{Action, Config, ConnectionId, Event, Input, Instant, Message, Supervisor};
+//!
+//! let config = Config::builder()
+//!     .replay_on_open(|_| vec![Message::from("subscribe:trades")])
+//!     .hold_queue_until_ready(true)
+//!     .build()?;
+//! let mut supervisor = Supervisor::new(config, 7);
+//! supervisor.connect(Instant::ZERO);
+//! supervisor.send(Message::from("order"), Instant::ZERO)?; // queued while connecting
+//! let Some(Action::Connect { connection, .. }) = supervisor.poll_action() else {
+//!     unreachable!()
+//! };
+//! supervisor.handle_input(Input::Opened { connection }, Instant::from_millis(40));
+//! assert_eq!(supervisor.poll_action(), Some(Action::Send(Message::from("subscribe:trades"))));
+//! assert_eq!(supervisor.poll_action(), None); // the queue waits for the login
+//! assert_eq!(supervisor.poll_event(), Some(Event::Connecting { attempt: 0 }));
+//! assert_eq!(supervisor.poll_event(), Some(Event::Open { connection }));
+//! let now = Instant::from_millis(41);
+//! supervisor.send_now(connection, Message::from("login"), now)?;
+//! supervisor.ready(connection, now);
+//! assert_eq!(supervisor.poll_action(), Some(Action::Send(Message::from("login"))));
+//! assert_eq!(supervisor.poll_action(), Some(Action::Send(Message::from("order"))));
+//! // A login for a connection that is not the open one is handed back.
+//! let late = supervisor.send_now(ConnectionId(0), Message::from("login"), now).unwrap_err();
+//! assert_eq!(late.kind(), ws_core::SendErrorKind::StaleConnection);
+//! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 //!
 //! # Guarantees
@@ -62,7 +118,8 @@
 //! at most one transport at a time; a silent peer is dropped within `ping_interval +
 //! pong_timeout` of its last sign of life; a peer that answers in time is never dropped; backoff
 //! delays follow the configured formula and `max_attempts`; after `close()` nothing reconnects;
-//! every message given to `send()` is sent once or handed back once, in order; `poll_timeout()`
+//! every message given to `send()` is sent once or handed back once, in order (replayed
+//! messages, regenerated for every connection, are outside this count); `poll_timeout()`
 //! is the earliest deadline and ticking never busy-loops; inputs from an old transport change
 //! nothing; and no sequence of calls panics.
 
@@ -79,6 +136,7 @@ mod heartbeat;
 mod io;
 mod message;
 mod queue;
+mod replay;
 mod rng;
 mod stats;
 mod supervisor;
@@ -91,14 +149,15 @@ pub use close::{
     default_close_policy,
 };
 pub use config::{
-    Config, ConfigBuilder, ConfigError, Heartbeat, Jitter, Liveness, MAX_QUEUE_MESSAGES, Matcher,
-    Overflow, ServerPing,
+    Config, ConfigBuilder, ConfigError, Heartbeat, Jitter, Liveness, MAX_AUTH_RETRIES,
+    MAX_QUEUE_MESSAGES, Matcher, Overflow, ServerPing,
 };
 pub use io::{
     Action, CloseError, ConnectionId, Event, Input, SendError, SendErrorKind, State,
     UndeliveredReason,
 };
 pub use message::{Frame, Message, PingPayload, Text};
+pub use replay::Replay;
 pub use stats::Stats;
 pub use supervisor::Supervisor;
 pub use time::Instant;

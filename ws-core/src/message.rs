@@ -59,9 +59,19 @@ impl Text {
     }
 }
 
-impl From<&'static str> for Text {
-    fn from(text: &'static str) -> Self {
-        Text::from_static(text)
+/// Copies the text into a new buffer, so any `&str` works (a borrowed `String`, a slice of a
+/// larger buffer). For a string literal, [`Text::from_static`] avoids the copy; for an owned
+/// `String`, `From<String>` moves it.
+impl From<&str> for Text {
+    fn from(text: &str) -> Self {
+        Text(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+/// Copies, like `From<&str>`; it exists so that `Text::from(&my_string)` compiles.
+impl From<&String> for Text {
+    fn from(text: &String) -> Self {
+        Text::from(text.as_str())
     }
 }
 
@@ -163,9 +173,18 @@ impl From<Text> for Message {
     }
 }
 
-impl From<&'static str> for Message {
-    fn from(text: &'static str) -> Self {
-        Message::Text(Text::from_static(text))
+/// A text message holding a copy of `text` (see [`Text`]'s `From<&str>`; for a literal,
+/// `Message::Text(Text::from_static(..))` avoids the copy).
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(Text::from(text))
+    }
+}
+
+/// A text message holding a copy of `text`, so that `Message::from(&my_string)` compiles.
+impl From<&String> for Message {
+    fn from(text: &String) -> Self {
+        Message::Text(Text::from(text.as_str()))
     }
 }
 
@@ -259,6 +278,23 @@ mod tests {
         let text = Text::from_utf8(Bytes::from_static("héllo".as_bytes())).unwrap();
         assert_eq!(text.as_str(), "héllo");
         assert_eq!(text.len(), 6);
+    }
+
+    #[test]
+    fn text_and_message_from_any_str() {
+        let owned = alloc::string::String::from("héllo");
+        let from_ref = Text::from(&owned);
+        let from_slice = Message::from(owned.as_str());
+        assert_eq!(from_ref.as_str(), "héllo");
+        assert_eq!(from_slice, Message::Text(from_ref.clone()));
+        assert_eq!(Message::from(&owned).as_text(), Some("héllo"));
+        assert_eq!(Text::from(&owned[1..3]).as_str(), "é");
+        // A literal through `From` is a copy; `from_static` is not, and both compare equal.
+        assert_eq!(Text::from("pong"), Text::from_static("pong"));
+        // An owned String is moved, not copied.
+        let string = alloc::string::String::from("moved");
+        let address = string.as_ptr();
+        assert_eq!(Text::from(string).as_bytes().as_ptr(), address);
     }
 
     #[test]

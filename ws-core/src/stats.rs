@@ -21,13 +21,17 @@ pub struct Stats {
     pub queued_bytes: usize,
     /// The latest heartbeat round trip.
     pub last_rtt: Option<Duration>,
-    /// Application messages emitted as `Send`.
+    /// Messages given to `send()` or `send_now()` and emitted as `Send`.
     pub messages_sent: u64,
+    /// Messages of the [`Replay`](crate::Replay) emitted as `Send` at each open (not counted
+    /// in `messages_sent`).
+    pub messages_replayed: u64,
     /// Application messages delivered as `Event::Message`.
     pub messages_received: u64,
     /// Heartbeat pings emitted.
     pub pings_sent: u64,
-    /// Inputs that named a transport other than the current one (ignored).
+    /// Inputs that named a transport other than the current one, and `ready()` calls that
+    /// named one other than the current open one (ignored).
     pub stale_inputs: u64,
     /// Inputs that made no sense in the current state (ignored).
     pub ignored_inputs: u64,
@@ -36,4 +40,7 @@ pub struct Stats {
     pub late_ticks: u64,
     /// Calls whose `now` was earlier than a previous one (clamped).
     pub clock_regressions: u64,
+    /// Auth refusals (HTTP 401 or 403 to the upgrade request) since a connection last opened:
+    /// the streak that [`auth_retries`](crate::ConfigBuilder::auth_retries) bounds.
+    pub auth_refusals: u32,
 }

@@ -52,6 +52,8 @@ pub struct Supervisor {
     next_connection: u64,
     /// The current reconnect streak (0 = first connect or stable).
     attempt: u32,
+    /// Auth refusals since a connection last opened (see `auth_retries`).
+    auth_refusals: u32,
     now: Instant,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
@@ -76,6 +78,7 @@ impl Supervisor {
             connect_after_close: false,
             next_connection: 0,
             attempt: 0,
+            auth_refusals: 0,
             now: Instant::ZERO,
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -111,6 +114,7 @@ impl Supervisor {
     pub fn stats(&self) -> Stats {
         Stats {
             current_attempt: self.attempt,
+            auth_refusals: self.auth_refusals,
             queued_messages: self.queue.len(),
             queued_bytes: self.queue.bytes(),
             ..self.stats
@@ -126,6 +130,7 @@ impl Supervisor {
         match self.phase {
             Phase::Closed => {
                 self.attempt = 0;
+                self.auth_refusals = 0;
                 self.backoff.reset(&self.config);
                 self.start_attempt(now);
             }
@@ -156,23 +161,52 @@ impl Supervisor {
         self.send_inner(message, Some(deadline), now)
     }
 
-    /// Sends at once, ahead of the queue, and only on an open transport. For the login or
-    /// subscribe messages that must precede queued ones when `hold_queue_until_ready` is set.
-    pub fn send_now(&mut self, message: Message, now: Instant) -> Result<(), SendError> {
+    /// Sends at once, ahead of the queue, on the open transport `connection` (the one named by
+    /// [`Event::Open`]): for the login or subscribe messages that must precede queued ones
+    /// when `hold_queue_until_ready` is set.
+    ///
+    /// Naming the connection makes a login meant for one connection impossible to send on the
+    /// next: if that connection ended meanwhile, the message comes back with
+    /// [`SendErrorKind::StaleConnection`] (the new connection gets its own `Open`, and the
+    /// application logs in again there); if it is the current transport but not open (still
+    /// connecting, or closing), with [`SendErrorKind::NotOpen`].
+    pub fn send_now(
+        &mut self,
+        connection: ConnectionId,
+        message: Message,
+        now: Instant,
+    ) -> Result<(), SendError> {
         self.advance_clock(now);
-        if !matches!(self.phase, Phase::Open(_)) {
-            return Err(SendError::new(SendErrorKind::NotOpen, message));
+        match self.phase {
+            Phase::Open(open) if open == connection => {
+                self.emit_send(message);
+                Ok(())
+            }
+            _ if self.connection() == Some(connection) => {
+                Err(SendError::new(SendErrorKind::NotOpen, message))
+            }
+            _ => Err(SendError::new(SendErrorKind::StaleConnection, message)),
         }
-        self.emit_send(message);
-        Ok(())
     }
 
-    /// Releases the queue held by `hold_queue_until_ready` on the current transport.
-    pub fn ready(&mut self, now: Instant) {
+    /// Releases the queue held by `hold_queue_until_ready` on the open transport `connection`
+    /// (the one named by [`Event::Open`]), once the application's own login or subscribe
+    /// messages are out.
+    ///
+    /// A `ready` naming any other transport (one that ended while the application was
+    /// logging in, so it arrives after a reconnect) is ignored and counted in
+    /// [`Stats::stale_inputs`]: it must not release the new connection's queue before its own
+    /// login.
+    pub fn ready(&mut self, connection: ConnectionId, now: Instant) {
         let now = self.advance_clock(now);
-        if matches!(self.phase, Phase::Open(_)) && !self.queue_released {
-            self.queue_released = true;
-            self.flush_queue(now);
+        match self.phase {
+            Phase::Open(open) if open == connection => {
+                if !self.queue_released {
+                    self.queue_released = true;
+                    self.flush_queue(now);
+                }
+            }
+            _ => self.stats.stale_inputs += 1,
         }
     }
 
@@ -360,6 +394,7 @@ impl Supervisor {
     fn on_opened(&mut self, connection: ConnectionId, now: Instant) {
         self.phase = Phase::Open(connection);
         self.timers.clear(TimerReason::ConnectTimeout);
+        self.auth_refusals = 0;
         self.stats.opened += 1;
         if self.stats.opened > 1 {
             self.stats.reconnects += 1;
@@ -373,7 +408,15 @@ impl Supervisor {
             );
         }
         self.heartbeat.on_open(&self.config, &mut self.timers, now);
-        self.events.push_back(Event::Open);
+        self.events.push_back(Event::Open { connection });
+        // What the server must hear again on every connection goes before anything queued,
+        // whether or not the flush gate holds the queue.
+        if let Some(replay) = &self.config.replay_on_open {
+            for message in replay.messages(connection) {
+                self.stats.messages_replayed += 1;
+                self.actions.push_back(Action::Send(message));
+            }
+        }
         self.queue_released = !self.config.hold_queue_until_ready;
         if self.queue_released {
             self.flush_queue(now);
@@ -509,7 +552,9 @@ impl Supervisor {
 
     /// A transport ended without the application asking: apply the close policy.
     fn lose_transport(&mut self, cause: Disconnect, code: CloseCode, reason: Text, now: Instant) {
-        let permanent = (self.config.close_policy)(&cause) == ReconnectDecision::Stop;
+        let retry_auth = self.retry_auth_refusal(&cause);
+        let permanent =
+            self.config.close_policy.decide(&cause) == ReconnectDecision::Stop && !retry_auth;
         let exhausted = self
             .config
             .max_attempts
@@ -535,6 +580,22 @@ impl Supervisor {
             }
             self.wait_to_reconnect(delay, now);
         }
+    }
+
+    /// Counts an auth refusal and says whether it is retried although the policy said stop:
+    /// with fresh credentials per attempt, up to `auth_retries` refusals in a row are.
+    fn retry_auth_refusal(&mut self, cause: &Disconnect) -> bool {
+        if !matches!(
+            cause,
+            Disconnect::ConnectFailed(ConnectFailure::Http {
+                status: 401 | 403,
+                ..
+            })
+        ) {
+            return false;
+        }
+        self.auth_refusals = self.auth_refusals.saturating_add(1);
+        self.config.credentials_refreshed && self.auth_refusals <= self.config.auth_retries
     }
 
     fn wait_to_reconnect(&mut self, delay: Duration, now: Instant) {

@@ -43,6 +43,8 @@ pub fn delay_bounds(config: &Config, attempt: u32, previous: Duration) -> (Durat
             };
             (config.initial_delay().min(high), high)
         }
+        // A mode newer than this checker: only the bounds every mode keeps.
+        _ => (Duration::ZERO, config.max_delay()),
     }
 }
 

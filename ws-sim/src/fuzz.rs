@@ -59,7 +59,11 @@ pub fn config(data: &[u8]) {
         )
         .max_queue_age(
             (raw & 8 != 0).then(|| Duration::from_nanos(u64::from_le_bytes(pad(data.get(17..25))))),
-        );
+        )
+        // Past the bytes the older fields read, so the committed corpus keeps its meaning:
+        // mostly 0..=100, sometimes far beyond.
+        .auth_retries(u32::from(data.get(25).copied().unwrap_or(0)) << (raw >> 4))
+        .credentials_refreshed(raw & 0x10 != 0);
     match builder.build() {
         Ok(config) => assert_valid(&config),
         Err(error) => {
@@ -72,7 +76,7 @@ pub fn config(data: &[u8]) {
     }
 }
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "ping_interval",
     "pong_timeout",
     "idle_timeout",
@@ -87,6 +91,7 @@ const FIELDS: [&str; 14] = [
     "queue_max_messages",
     "max_queue_age",
     "queue_max_bytes",
+    "auth_retries",
 ];
 
 fn pad(bytes: Option<&[u8]>) -> [u8; 8] {
@@ -130,6 +135,7 @@ fn assert_valid(config: &Config) {
     }
     assert!((1.0..=100.0).contains(&config.multiplier()));
     assert!(config.queue_max_messages() <= ws_core::MAX_QUEUE_MESSAGES);
+    assert!(config.auth_retries() <= ws_core::MAX_AUTH_RETRIES);
 }
 
 /// Runs `check` on every file under each of `folders` (missing folders are skipped); returns

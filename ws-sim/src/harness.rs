@@ -137,10 +137,13 @@ impl Harness {
                 message: self.fresh_message(false, usize::from(*len)),
                 deadline: Some(self.now + *within),
             },
-            Step::SendNow { len } => Call::SendNow {
+            Step::SendNow { target, len } => Call::SendNow {
+                connection: self.target(*target),
                 message: self.fresh_message(false, usize::from(*len)),
             },
-            Step::Ready => Call::Ready,
+            Step::Ready(target) => Call::Ready {
+                connection: self.target(*target),
+            },
             Step::Close { code, reason_len } => Call::Close {
                 code: CloseCode(*code),
                 reason: Text::from("r".repeat(usize::from(*reason_len))),

@@ -170,22 +170,31 @@ impl Ledger {
         Ok(())
     }
 
-    /// `send_now()` was called and returned `result`.
+    /// `send_now()` was called and returned `result`; `refusal` is the error it had to give
+    /// (none when it named the open transport).
     pub(crate) fn offer_now(
         &mut self,
         call: &mut CallLedger,
         message: &Message,
-        open: bool,
+        refusal: Option<SendErrorKind>,
         result: Result<(), (SendErrorKind, &Message)>,
     ) -> Result<(), String> {
         let id = self.register(message, true)?;
-        if open {
-            ok_or(result, message, "an open connection")?;
-            self.entries[id].state = State::EmitNow;
-            call.resolving.push(id);
-            Ok(())
-        } else {
-            expect_refusal(result, &[SendErrorKind::NotOpen], message)
+        if let Err((_, returned)) = result
+            && returned != message
+        {
+            return Err(format!(
+                "send_now() refused {message:?} but handed back {returned:?}"
+            ));
+        }
+        match refusal {
+            None => {
+                ok_or(result, message, "the named connection open")?;
+                self.entries[id].state = State::EmitNow;
+                call.resolving.push(id);
+                Ok(())
+            }
+            Some(kind) => expect_refusal(result, &[kind], message),
         }
     }
 

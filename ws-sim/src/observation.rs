@@ -6,7 +6,8 @@
 //! can be replayed from a recorded trace.
 
 use ws_core::{
-    Action, CloseCode, CloseError, Event, Input, Instant, Message, SendError, Supervisor, Text,
+    Action, CloseCode, CloseError, ConnectionId, Event, Input, Instant, Message, SendError,
+    Supervisor, Text,
 };
 
 /// What the harness asked of the supervisor: an application command, a driver input, or a
@@ -24,13 +25,18 @@ pub enum Call {
         /// The deadline passed to `send_with_deadline`.
         deadline: Option<Instant>,
     },
-    /// `send_now(message, now)`.
+    /// `send_now(connection, message, now)`.
     SendNow {
+        /// The transport the message is meant for.
+        connection: ConnectionId,
         /// The message; unique payload, as for [`Call::Send`].
         message: Message,
     },
-    /// `ready(now)`.
-    Ready,
+    /// `ready(connection, now)`.
+    Ready {
+        /// The transport whose flush gate opens.
+        connection: ConnectionId,
+    },
     /// `close(code, reason, now)`.
     Close {
         /// The code asked for (possibly one that may not be sent).
@@ -93,9 +99,12 @@ impl Observation {
                 message,
                 deadline: Some(deadline),
             } => Returned::Send(supervisor.send_with_deadline(message.clone(), *deadline, now)),
-            Call::SendNow { message } => Returned::Send(supervisor.send_now(message.clone(), now)),
-            Call::Ready => {
-                supervisor.ready(now);
+            Call::SendNow {
+                connection,
+                message,
+            } => Returned::Send(supervisor.send_now(*connection, message.clone(), now)),
+            Call::Ready { connection } => {
+                supervisor.ready(*connection, now);
                 Returned::Unit
             }
             Call::Close { code, reason } => {

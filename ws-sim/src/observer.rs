@@ -10,6 +10,11 @@
 //! Each output must be justified by the call (an `Abort` by a due deadline or a command, a
 //! `Connect` by a command or an elapsed backoff…), each due effect must appear, and after each
 //! call `poll_timeout()` must equal the earliest deadline of that picture.
+//!
+//! Replay messages (the config's `replay_on_open`) are not `send()` messages: at each open the
+//! observer asks the replay function for them (so it must be a pure function of the
+//! connection id, as the generators' are), expects exactly them as the first `Send`s of that
+//! call, and keeps them out of the conservation ledger.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -17,7 +22,7 @@ use core::time::Duration;
 
 use ws_core::{
     Action, CloseCode, CloseError, Config, ConnectFailure, ConnectionId, Disconnect, Event,
-    Heartbeat, Input, Instant, Message, ReconnectDecision, Text, UndeliveredReason,
+    Heartbeat, Input, Instant, Message, ReconnectDecision, SendErrorKind, Text, UndeliveredReason,
 };
 
 use crate::backoff_bounds::{delay_bounds, raise_to_retry_after, within};
@@ -54,6 +59,10 @@ pub struct Observer {
     streak: u32,
     /// An upper bound on the previous delay drawn in this streak (decorrelated jitter).
     previous_delay: Duration,
+    /// Auth refusals (HTTP 401/403) since a transport last opened or `connect()` started
+    /// afresh: up to `auth_retries` of them are retried despite the close policy when
+    /// credentials are refreshed per attempt.
+    auth_refusals: u32,
     ledger: Ledger,
     pings: PingLedger,
     counters: Counters,
@@ -92,8 +101,10 @@ pub struct Counters {
     pub reconnects_scheduled: u64,
     /// `GaveUp` events.
     pub gave_up: u64,
-    /// Messages emitted as `Send`.
+    /// Messages given to `send()` or `send_now()` and emitted as `Send`.
     pub sent: u64,
+    /// Replay messages emitted as `Send` at an open.
+    pub replayed: u64,
     /// Messages handed back in `Undelivered`.
     pub handed_back: u64,
     /// Inputs naming another transport.
@@ -204,6 +215,8 @@ struct Ctx {
     ping: Option<PingCause>,
     server_reply: bool,
     open_event: bool,
+    /// The replay messages the open owes, in order, before any queued message.
+    replay: VecDeque<Message>,
     message: Option<Message>,
     rtt: Option<Duration>,
     close_action: Option<(CloseCode, Text)>,
@@ -244,6 +257,7 @@ impl Observer {
             connect_after_close: false,
             waiting: None,
             streak: 0,
+            auth_refusals: 0,
             ledger: Ledger::default(),
             pings: PingLedger::default(),
             counters: Counters::default(),
@@ -395,8 +409,21 @@ impl Observer {
         }
     }
 
+    /// An input naming a transport other than the live one, or a `ready` naming one other
+    /// than the open one: it must change nothing.
     fn is_stale(&self, call: &Call) -> bool {
-        matches!(call, Call::Input(input) if input.connection().is_some_and(|c| Some(c) != self.live_connection()))
+        match call {
+            Call::Input(input) => input
+                .connection()
+                .is_some_and(|c| Some(c) != self.live_connection()),
+            Call::Ready { connection } => !self.is_open_transport(*connection),
+            _ => false,
+        }
+    }
+
+    /// Whether `connection` is the live transport and it is open.
+    fn is_open_transport(&self, connection: ConnectionId) -> bool {
+        self.is_open() && self.live_connection() == Some(connection)
     }
 
     fn open_state(&mut self) -> Option<&mut OpenState> {
@@ -423,6 +450,7 @@ impl Observer {
                 self.app_closed = false;
                 if self.idle.is_some() {
                     self.reset_streak();
+                    self.auth_refusals = 0;
                     ctx.connect = true;
                 } else if self.waiting.is_some() {
                     ctx.connect = true;
@@ -453,17 +481,27 @@ impl Observer {
                     ctx.fail(Invariant::Conservation, detail);
                 }
             }
-            Call::SendNow { message } => {
-                let open = self.is_open();
+            Call::SendNow {
+                connection,
+                message,
+            } => {
+                let refusal = if self.is_open_transport(*connection) {
+                    None
+                } else if self.live_connection() == Some(*connection) {
+                    Some(SendErrorKind::NotOpen)
+                } else {
+                    Some(SendErrorKind::StaleConnection)
+                };
                 if let Some(result) = send_result(ctx, &observation.returned)
                     && let Err(detail) =
                         self.ledger
-                            .offer_now(&mut ctx.ledger, message, open, result)
+                            .offer_now(&mut ctx.ledger, message, refusal, result)
                 {
                     ctx.fail(Invariant::Conservation, detail);
                 }
             }
-            Call::Ready => {
+            Call::Ready { .. } => {
+                // Only for the open transport: any other `ready` is stale (see `is_stale`).
                 if let Some(open) = self.open_state() {
                     open.released = true;
                 }
@@ -595,13 +633,8 @@ impl Observer {
                     released: !config.hold_queue_until_ready(),
                     heartbeat: OpenHeartbeat::opened(now),
                 }));
-                self.pings.opened();
-                ctx.open_event = true;
-                self.counters.opens += 1;
-                if stable_at.is_none() {
-                    self.streak = 0;
-                    self.previous_delay = config.initial_delay();
-                }
+                let connection = transport.id;
+                self.on_opened(ctx, connection, stable_at.is_none());
             }
             Input::Frame { frame, .. } if !connecting => {
                 let inbound = self.pings.classify(frame, config, now);
@@ -659,6 +692,25 @@ impl Observer {
         if let Some(end) = ended {
             self.transport = None;
             ctx.ends.push_back(end);
+        }
+    }
+
+    /// What the opening of `connection` owes, besides its new phase.
+    fn on_opened(&mut self, ctx: &mut Ctx, connection: ConnectionId, stable_at_once: bool) {
+        self.pings.opened();
+        ctx.open_event = true;
+        // The observer asks the replay function itself: the generators' functions are pure, so
+        // it answers what it answered the supervisor.
+        ctx.replay = self
+            .config
+            .replay_on_open()
+            .map(|replay| replay.messages(connection))
+            .unwrap_or_default()
+            .into();
+        self.counters.opens += 1;
+        self.auth_refusals = 0;
+        if stable_at_once {
+            self.reset_streak();
         }
     }
 
@@ -845,19 +897,7 @@ impl Observer {
     fn on_action(&mut self, ctx: &mut Ctx, action: &Action, obs: &Observation) {
         let now = ctx.now;
         match action {
-            Action::Send(message) => {
-                let (open, released) = match &self.transport {
-                    Some(Transport {
-                        phase: Phase::Open(open),
-                        ..
-                    }) => (true, open.released),
-                    _ => (false, false),
-                };
-                match self.ledger.emitted(message, now, open, released) {
-                    Ok(()) => self.counters.sent += 1,
-                    Err(detail) => ctx.fail(Invariant::Conservation, detail),
-                }
-            }
+            Action::Send(message) => self.on_send(ctx, message),
             Action::Heartbeat(reply)
                 if ctx.server_reply
                     && self
@@ -940,6 +980,34 @@ impl Observer {
         }
     }
 
+    /// A `Send`: the replay the open owes comes first; anything else is a `send()` message.
+    fn on_send(&mut self, ctx: &mut Ctx, message: &Message) {
+        if let Some(expected) = ctx.replay.pop_front() {
+            if expected == *message {
+                self.counters.replayed += 1;
+            } else {
+                ctx.fail(
+                    Invariant::Contract,
+                    format!(
+                        "Send({message:?}) where the replay owed {expected:?} (replay goes first, in order)"
+                    ),
+                );
+            }
+            return;
+        }
+        let (open, released) = match &self.transport {
+            Some(Transport {
+                phase: Phase::Open(open),
+                ..
+            }) => (true, open.released),
+            _ => (false, false),
+        };
+        match self.ledger.emitted(message, ctx.now, open, released) {
+            Ok(()) => self.counters.sent += 1,
+            Err(detail) => ctx.fail(Invariant::Conservation, detail),
+        }
+    }
+
     fn on_ping(&mut self, ctx: &mut Ctx, sequence: u64) {
         let now = ctx.now;
         self.counters.pings += 1;
@@ -971,9 +1039,17 @@ impl Observer {
 
     fn on_event(&mut self, ctx: &mut Ctx, event: &Event) {
         match event {
-            Event::Open => {
+            Event::Open { connection } => {
                 if !std::mem::take(&mut ctx.open_event) {
                     ctx.fail(Invariant::Contract, "Open without an opened transport");
+                } else if !self.is_open_transport(*connection) {
+                    ctx.fail(
+                        Invariant::Contract,
+                        format!(
+                            "Open names {connection}, but the transport that opened is {:?}",
+                            self.live_connection()
+                        ),
+                    );
                 }
             }
             Event::Message(message) => {
@@ -1149,7 +1225,10 @@ impl Observer {
     ) -> (bool, Follow, Invariant) {
         match end.kind {
             EndKind::Policy => {
-                let permanent = (self.config.close_policy())(&cause) == ReconnectDecision::Stop;
+                let retry_auth = self.retry_auth_refusal(cause);
+                let permanent = self.config.close_policy().decide(&cause)
+                    == ReconnectDecision::Stop
+                    && !retry_auth;
                 let exhausted = self
                     .config
                     .max_attempts()
@@ -1197,6 +1276,19 @@ impl Observer {
                 (will_reconnect, Follow::Reconnecting, Invariant::Contract)
             }
         }
+    }
+
+    /// Counts an auth refusal; whether it is retried although the close policy says stop
+    /// (fresh credentials per attempt, and at most `auth_retries` refusals in a row).
+    fn retry_auth_refusal(&mut self, cause: Disconnect) -> bool {
+        let Disconnect::ConnectFailed(ConnectFailure::Http {
+            status: 401 | 403, ..
+        }) = cause
+        else {
+            return false;
+        };
+        self.auth_refusals = self.auth_refusals.saturating_add(1);
+        self.config.credentials_refreshed() && self.auth_refusals <= self.config.auth_retries()
     }
 
     fn on_reconnecting(&mut self, ctx: &mut Ctx, attempt: u32, delay: Duration) {
@@ -1343,6 +1435,7 @@ impl Observer {
         let leftovers = [
             (ctx.server_reply, "the automatic reply to the server's ping"),
             (ctx.open_event, "Open"),
+            (!ctx.replay.is_empty(), "the replay messages"),
             (ctx.message.is_some(), "the inbound message"),
             (ctx.rtt.is_some(), "Rtt"),
             (ctx.close_action.is_some(), "the Close action"),

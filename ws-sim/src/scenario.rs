@@ -11,7 +11,7 @@ use ws_core::{
 
 use crate::harness::{Failure, check_determinism, check_script};
 use crate::step::{FrameKind, PongPayload, Step, Target};
-use crate::strategy::{POLICIES, json_heartbeat, text_heartbeat};
+use crate::strategy::{POLICIES, json_heartbeat, replay, text_heartbeat};
 
 /// A config, a seed and a script.
 #[derive(Clone, Debug)]
@@ -136,14 +136,27 @@ fn config(r: &mut Reader<'_>) -> Config {
         } else {
             Overflow::RejectNew
         })
-        .max_queue_age(r.flag().then(|| r.millis()))
-        .hold_queue_until_ready(r.flag())
-        .close_policy(POLICIES[usize::from(r.below(4))]);
+        .max_queue_age(r.flag().then(|| r.millis()));
+    // One byte sets the flush gate (its low bit, as before replays existed, so the committed
+    // corpus keeps its meaning) and the replay at each open (0–2 messages, its next bits).
+    let gate = r.byte();
+    builder = builder.hold_queue_until_ready(gate & 1 == 1);
+    let replayed = usize::from(gate >> 1) % 3;
+    if replayed > 0 {
+        builder = builder.replay_on_open(replay(replayed));
+    }
+    // One byte chooses the policy (its low bits, as before auth retries existed, so the
+    // committed corpus keeps its meaning) and the credential handling (its high bits).
+    let policy = r.byte();
+    builder = builder
+        .close_policy(POLICIES[usize::from(policy % 4)])
+        .credentials_refreshed(policy & 0x10 != 0)
+        .auth_retries(u32::from(policy >> 5) % 4);
     if r.flag() {
-        builder = builder.answer_server_ping(ServerPing {
-            ping: Matcher::Exact(Text::from_static("ping")),
-            reply: Message::from("pong"),
-        });
+        builder = builder.answer_server_ping(ServerPing::new(
+            Matcher::Exact(Text::from_static("ping")),
+            Message::from("pong"),
+        ));
     }
     builder.build().expect("decoded configs are valid")
 }
@@ -171,8 +184,19 @@ fn frame_kind(r: &mut Reader<'_>) -> FrameKind {
     }
 }
 
+/// The transport a `ready` or `send_now` names, from the spare high part of a byte that
+/// already chose something else (so the committed corpus keeps its meaning).
+fn target_from(spare: u8) -> Target {
+    match spare % 8 {
+        0 => Target::Previous(0),
+        1 => Target::Next,
+        _ => Target::Current,
+    }
+}
+
 fn step(r: &mut Reader<'_>) -> Step {
-    match r.below(19) {
+    let choice = r.byte();
+    match choice % 19 {
         0 => Step::Connect,
         1 => Step::Send {
             binary: r.flag(),
@@ -182,8 +206,14 @@ fn step(r: &mut Reader<'_>) -> Step {
             len: r.below(48),
             within: Duration::from_millis(u64::from(r.u16())),
         },
-        3 => Step::SendNow { len: r.below(24) },
-        4 => Step::Ready,
+        3 => {
+            let len = r.byte();
+            Step::SendNow {
+                target: target_from(len / 24),
+                len: len % 24,
+            }
+        }
+        4 => Step::Ready(target_from(choice / 19)),
         5 => Step::Close {
             code: r.u16(),
             reason_len: r.below(130),

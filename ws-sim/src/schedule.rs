@@ -8,7 +8,7 @@ use ws_core::{Config, Heartbeat, Jitter, Overflow, ServerPing};
 use crate::fault::{Behaviour, Phase};
 use crate::rng::SplitMix;
 use crate::strategy::{
-    always_reconnect, json_heartbeat, reconnect_only_after_1006, text_heartbeat,
+    always_reconnect, json_heartbeat, reconnect_only_after_1006, replay, text_heartbeat,
 };
 
 /// What the application does during a run.
@@ -118,12 +118,17 @@ fn config(rng: &mut SplitMix) -> Config {
             ws_core::default_close_policy,
             reconnect_only_after_1006,
             always_reconnect,
-        ]));
+        ]))
+        .credentials_refreshed(rng.chance(30))
+        .auth_retries(rng.range(0, 3) as u32);
+    if rng.chance(30) {
+        builder = builder.replay_on_open(replay(rng.range(1, 2) as usize));
+    }
     if rng.chance(20) {
-        builder = builder.answer_server_ping(ServerPing {
-            ping: ws_core::Matcher::Exact(ws_core::Text::from_static("ping")),
-            reply: ws_core::Message::from("pong"),
-        });
+        builder = builder.answer_server_ping(ServerPing::new(
+            ws_core::Matcher::Exact(ws_core::Text::from_static("ping")),
+            ws_core::Message::from("pong"),
+        ));
     }
     builder.build().expect("generated configs are valid")
 }

@@ -188,7 +188,7 @@ struct Simulation {
     /// When the application calls `connect()` again after a stop or its own close.
     app_connect_at: Option<Instant>,
     app_closed: bool,
-    login_due: bool,
+    login_due: Option<ConnectionId>,
     measurements: Measurements,
 }
 
@@ -225,7 +225,7 @@ impl Simulation {
             payloads: 0,
             app_connect_at: None,
             app_closed: false,
-            login_due: false,
+            login_due: None,
             measurements: Measurements::default(),
         }
     }
@@ -353,10 +353,15 @@ impl Simulation {
             self.app_closed = false;
             self.call(Call::Connect)?;
         }
-        if std::mem::take(&mut self.login_due) && self.observed.observer().is_open() {
+        // The connection may have ended since it opened: the supervisor then refuses the
+        // login and ignores the ready, which the observer checks.
+        if let Some(connection) = self.login_due.take() {
             let login = self.fresh_message("login");
-            self.call(Call::SendNow { message: login })?;
-            self.call(Call::Ready)?;
+            self.call(Call::SendNow {
+                connection,
+                message: login,
+            })?;
+            self.call(Call::Ready { connection })?;
         }
         if self.next_send <= self.now {
             self.next_send = self.now + self.schedule.app.send_every;
@@ -443,7 +448,6 @@ impl Simulation {
     }
 
     fn react(&mut self, observation: &Observation, alive_before: Option<Instant>) {
-        let live = self.observed.observer().latest_connection();
         let behaviour = self.behaviour();
         for action in &observation.actions {
             match action {
@@ -481,7 +485,7 @@ impl Simulation {
         }
         for event in &observation.events {
             match event {
-                Event::Open => self.server_open(live, behaviour),
+                Event::Open { connection } => self.server_open(*connection, behaviour),
                 Event::Disconnected { cause, .. } => {
                     if matches!(
                         cause,
@@ -550,10 +554,7 @@ impl Simulation {
     }
 
     /// The server's side of an open connection.
-    fn server_open(&mut self, connection: Option<ConnectionId>, behaviour: Behaviour) {
-        let Some(connection) = connection else {
-            return;
-        };
+    fn server_open(&mut self, connection: ConnectionId, behaviour: Behaviour) {
         self.server_connection = Some(connection);
         // Opened in the same instant the client fell asleep: it sleeps on an open connection.
         self.suspended = self.asleep_until.is_some();
@@ -577,7 +578,7 @@ impl Simulation {
             _ => {}
         }
         if self.schedule.config.hold_queue_until_ready() {
-            self.login_due = true;
+            self.login_due = Some(connection);
         }
     }
 

@@ -29,13 +29,15 @@ pub enum Step {
         /// Time from now to the deadline.
         within: Duration,
     },
-    /// The application calls `send_now()` (its login message, say).
+    /// The application calls `send_now()` (its login message, say) for a transport.
     SendNow {
+        /// The transport it names (an earlier one: a login that arrives after a reconnect).
+        target: Target,
         /// Payload length.
         len: u8,
     },
-    /// The application calls `ready()`.
-    Ready,
+    /// The application calls `ready()` for a transport.
+    Ready(Target),
     /// The application calls `close()` (with a code that may not be sendable, and a reason
     /// that may be too long).
     Close {

@@ -8,7 +8,7 @@ use core::time::Duration;
 
 use proptest::prelude::*;
 use ws_core::{
-    CloseCode, ClosePolicy, Config, ConnectFailure, Disconnect, Heartbeat, Jitter, Liveness,
+    CloseCode, Config, ConnectFailure, ConnectionId, Disconnect, Heartbeat, Jitter, Liveness,
     Matcher, Message, Overflow, ReconnectDecision, ServerPing, Text, TransportError,
 };
 
@@ -64,6 +64,16 @@ pub fn never_reconnect(_: &Disconnect) -> ReconnectDecision {
     ReconnectDecision::Stop
 }
 
+/// A replay of `count` messages naming the connection (`"replay#3.0"`, …): a pure function of
+/// the connection id, as the observer requires.
+pub fn replay(count: usize) -> impl Fn(ConnectionId) -> Vec<Message> + Send + Sync + 'static {
+    move |connection| {
+        (0..count)
+            .map(|index| Message::from(format!("replay{connection}.{index}")))
+            .collect()
+    }
+}
+
 /// Every jitter mode.
 pub fn jitter() -> impl Strategy<Value = Jitter> {
     prop_oneof![
@@ -76,14 +86,18 @@ pub fn jitter() -> impl Strategy<Value = Jitter> {
 
 /// A valid config: any heartbeat and liveness mode, any jitter, `max_attempts` none, zero or
 /// a few, tiny queues with either overflow policy, the flush gate on or off, a queue age or
-/// none, and one of four close policies.
+/// none, one of four close policies, credentials refreshed per attempt or not with 0–3 auth
+/// retries, and a replay of 0–2 messages at each open.
 pub fn config() -> impl Strategy<Value = Config> {
     config_with(heartbeat().boxed(), &POLICIES)
 }
 
+/// A close policy as a plain function, so that a list of them can be a `const`.
+pub type PolicyFn = fn(&Disconnect) -> ReconnectDecision;
+
 /// The close policies [`config`] picks from: the default, reconnect only after 1006, always,
 /// never.
-pub const POLICIES: [ClosePolicy; 4] = [
+pub const POLICIES: [PolicyFn; 4] = [
     ws_core::default_close_policy,
     reconnect_only_after_1006,
     always_reconnect,
@@ -94,7 +108,7 @@ pub const POLICIES: [ClosePolicy; 4] = [
 /// close policy from `policies`.
 pub fn config_with(
     heartbeat: BoxedStrategy<Heartbeat>,
-    policies: &'static [ClosePolicy],
+    policies: &'static [PolicyFn],
 ) -> impl Strategy<Value = Config> {
     let heartbeat_part = (
         heartbeat,
@@ -114,6 +128,8 @@ pub fn config_with(
         prop_oneof![Just(Duration::ZERO), millis(1..=6_000)],
         millis(0..=5_000),
         prop::sample::select(policies),
+        any::<bool>(),
+        0..=3u32,
     );
     let queue_part = (
         0..=4usize,
@@ -123,12 +139,33 @@ pub fn config_with(
         any::<bool>(),
         millis(1..=5_000),
         millis(1..=3_000),
+        prop_oneof![2 => Just(0usize), 1 => 1..=2usize],
     );
     (heartbeat_part, reconnect_part, queue_part).prop_map(
         |(
             (heartbeat, liveness, server_ping, ping, pong, idle, late),
-            (initial, extra, multiplier, jitter, max_attempts, stable, retry_cap, policy),
-            (queue_messages, queue_bytes, overflow, max_age, hold, connect_timeout, close_timeout),
+            (
+                initial,
+                extra,
+                multiplier,
+                jitter,
+                max_attempts,
+                stable,
+                retry_cap,
+                policy,
+                credentials_refreshed,
+                auth_retries,
+            ),
+            (
+                queue_messages,
+                queue_bytes,
+                overflow,
+                max_age,
+                hold,
+                connect_timeout,
+                close_timeout,
+                replayed,
+            ),
         )| {
             let mut builder = Config::builder()
                 .heartbeat(heartbeat)
@@ -151,12 +188,17 @@ pub fn config_with(
                 .overflow(overflow)
                 .max_queue_age(max_age)
                 .hold_queue_until_ready(hold)
-                .close_policy(policy);
+                .close_policy(policy)
+                .credentials_refreshed(credentials_refreshed)
+                .auth_retries(auth_retries);
+            if replayed > 0 {
+                builder = builder.replay_on_open(replay(replayed));
+            }
             if server_ping {
-                builder = builder.answer_server_ping(ServerPing {
-                    ping: Matcher::Exact(Text::from_static("ping")),
-                    reply: Message::from("pong"),
-                });
+                builder = builder.answer_server_ping(ServerPing::new(
+                    Matcher::Exact(Text::from_static("ping")),
+                    Message::from("pong"),
+                ));
             }
             builder.build().expect("generated configs are valid")
         },
@@ -293,8 +335,8 @@ pub fn step(mix: Mix) -> BoxedStrategy<Step> {
         send * 3 => (any::<bool>(), 1..40u8).prop_map(|(binary, len)| Step::Send { binary, len }),
         send => (1..40u8, millis(0..=6_000))
             .prop_map(|(len, within)| Step::SendWithDeadline { len, within }),
-        send => (1..20u8).prop_map(|len| Step::SendNow { len }),
-        command * 2 => Just(Step::Ready),
+        send => (target(mix), 1..20u8).prop_map(|(target, len)| Step::SendNow { target, len }),
+        command * 2 => target(mix).prop_map(Step::Ready),
         command => (app_close_code(), prop_oneof![8 => 0..10u8, 1 => 120..130u8])
             .prop_map(|(code, reason_len)| Step::Close { code, reason_len }),
         command => Just(Step::ReconnectNow),

@@ -507,6 +507,7 @@ proptest! {
         seed in any::<u64>(),
         steps in script(Mix::Messages, 60),
     ) {
+        let replay = config.replay_on_open().cloned();
         let mut harness = Harness::checking(config, seed, &[Invariant::Conservation]);
         runs(&mut harness, &steps)?;
         runs(&mut harness, &[
@@ -521,7 +522,7 @@ proptest! {
         for observation in harness.transcript() {
             let (offered, jumps_queue) = match &observation.call {
                 Call::Send { message, .. } => (Some(message), false),
-                Call::SendNow { message } => (Some(message), true),
+                Call::SendNow { message, .. } => (Some(message), true),
                 _ => (None, false),
             };
             if let Some(message) = offered {
@@ -531,7 +532,21 @@ proptest! {
                     *outcomes.entry(message.clone()).or_default() += 1;
                 }
             }
-            for action in &observation.actions {
+            // The replay at an open is not a send() message: it comes first, and is skipped.
+            let replayed = match (&observation.call, &replay) {
+                (Call::Input(Input::Opened { connection }), Some(replay))
+                    if observation.events.iter().any(|e| matches!(e, Event::Open { .. })) =>
+                {
+                    replay.messages(*connection)
+                }
+                _ => Vec::new(),
+            };
+            let replay_actions: Vec<Action> = replayed.into_iter().map(Action::Send).collect();
+            prop_assert_eq!(
+                observation.actions.get(..replay_actions.len()),
+                Some(&replay_actions[..])
+            );
+            for action in &observation.actions[replay_actions.len()..] {
                 if let Action::Send(message) = action {
                     *outcomes.entry(message.clone()).or_default() += 1;
                     if !(jumps_queue && offered == Some(message)) {

@@ -154,10 +154,10 @@ fn application_heartbeat_is_sent_and_its_reply_is_not_a_message() {
 #[test]
 fn server_application_ping_is_answered_and_not_delivered() {
     let mut sim = Sim::with(|c| {
-        c.answer_server_ping(ServerPing {
-            ping: Matcher::Exact(Text::from("ping")),
-            reply: Message::from("pong"),
-        })
+        c.answer_server_ping(ServerPing::new(
+            Matcher::Exact(Text::from("ping")),
+            Message::from("pong"),
+        ))
     });
     sim.open_at(0);
     let out = sim.text("ping", 1_000);

@@ -12,7 +12,12 @@ fn connect_then_open_reports_connecting_and_open() {
     assert_eq!(out.events, [Event::Connecting { attempt: 0 }]);
     assert_eq!(out.connect(), Some((ConnectionId(1), 0)));
     assert_eq!(sim.sup.state(), State::Connecting);
-    assert_eq!(sim.opened(50).events, [Event::Open]);
+    assert_eq!(
+        sim.opened(50).events,
+        [Event::Open {
+            connection: ConnectionId(1)
+        }]
+    );
     assert_eq!(sim.sup.state(), State::Open);
     assert_eq!(sim.sup.stats().opened, 1);
 }

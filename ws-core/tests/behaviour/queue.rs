@@ -1,4 +1,6 @@
-use ws_core::{Action, Event, Message, Overflow, SendErrorKind, TimerReason, UndeliveredReason};
+use ws_core::{
+    Action, ConnectionId, Event, Message, Overflow, SendErrorKind, TimerReason, UndeliveredReason,
+};
 
 use crate::support::{Sim, ms, secs};
 
@@ -63,38 +65,109 @@ fn flush_gate_holds_the_queue_until_ready_and_lets_login_go_first() {
     sim.connect(0);
     sim.send("queued-1", 1);
     let out = sim.opened(10);
+    assert_eq!(
+        out.events,
+        [Event::Open {
+            connection: ConnectionId(1)
+        }]
+    );
     assert!(out.sent().is_empty());
-    sim.sup.send_now(Message::from("login"), ms(11)).unwrap();
+    let connection = ConnectionId(1);
+    sim.sup
+        .send_now(connection, Message::from("login"), ms(11))
+        .unwrap();
     assert_eq!(sim.drain().sent(), [Message::from("login")]);
     // An ordinary send still waits behind the queue.
     assert!(sim.send("queued-2", 12).sent().is_empty());
-    sim.sup.ready(ms(13));
+    sim.sup.ready(connection, ms(13));
     assert_eq!(
         sim.drain().sent(),
         ["queued-1", "queued-2"].map(Message::from)
     );
     assert_eq!(sim.send("live", 14).sent(), [Message::from("live")]);
+    assert_eq!(sim.sup.stats().stale_inputs, 0);
 }
 
 #[test]
 fn flush_gate_closes_again_on_every_new_transport() {
     let mut sim = Sim::with(|c| c.hold_queue_until_ready(true).jitter(ws_core::Jitter::None));
     sim.open_at(0);
-    sim.sup.ready(ms(1));
+    sim.sup.ready(ConnectionId(1), ms(1));
     sim.peer_closes(1012, 10);
     sim.send("after outage", 20);
     sim.run_until(1_010);
     assert!(sim.opened(1_020).sent().is_empty());
-    sim.sup.ready(ms(1_030));
+    sim.sup.ready(ConnectionId(2), ms(1_030));
     assert_eq!(sim.drain().sent(), [Message::from("after outage")]);
 }
 
 #[test]
-fn send_now_needs_an_open_transport() {
+fn a_late_ready_for_an_earlier_connection_does_not_open_the_new_ones_gate() {
+    let mut sim = Sim::with(|c| c.hold_queue_until_ready(true).jitter(ws_core::Jitter::None));
+    sim.open_at(0);
+    // The application starts logging in on connection 1; the link drops before it is done.
+    sim.send("queued", 5);
+    sim.peer_closes(1012, 10);
+    assert_eq!(sim.run_until(1_010).connect(), Some((ConnectionId(2), 1)));
+    assert_eq!(
+        sim.opened(1_020).events,
+        [Event::Open {
+            connection: ConnectionId(2)
+        }]
+    );
+    // Its ready() and login for connection 1 arrive now: ignored, counted, nothing sent.
+    sim.sup.ready(ConnectionId(1), ms(1_025));
+    assert!(sim.drain().is_empty());
+    assert_eq!(sim.sup.stats().stale_inputs, 1);
+    assert_eq!(sim.sup.stats().queued_messages, 1);
+    let err = sim
+        .sup
+        .send_now(ConnectionId(1), Message::from("login for #1"), ms(1_026))
+        .unwrap_err();
+    assert_eq!(err.kind(), SendErrorKind::StaleConnection);
+    assert_eq!(err.into_message(), Message::from("login for #1"));
+    assert!(sim.drain().is_empty());
+    // The login for connection 2 goes first, then its ready() releases the queue.
+    sim.sup
+        .send_now(ConnectionId(2), Message::from("login for #2"), ms(1_030))
+        .unwrap();
+    sim.sup.ready(ConnectionId(2), ms(1_030));
+    assert_eq!(
+        sim.drain().sent(),
+        ["login for #2", "queued"].map(Message::from)
+    );
+    assert_eq!(sim.sup.stats().stale_inputs, 1);
+}
+
+#[test]
+fn ready_before_open_is_ignored_and_counted() {
+    let mut sim = Sim::with(|c| c.hold_queue_until_ready(true));
+    sim.connect(0);
+    sim.send("queued", 1);
+    sim.sup.ready(ConnectionId(1), ms(2));
+    assert!(sim.drain().is_empty());
+    assert_eq!(sim.sup.stats().stale_inputs, 1);
+    assert!(sim.opened(10).sent().is_empty());
+}
+
+#[test]
+fn send_now_needs_its_connection_open() {
     let mut sim = Sim::with(|c| c);
     sim.connect(0);
-    let err = sim.sup.send_now(Message::from("login"), ms(1)).unwrap_err();
+    let err = sim
+        .sup
+        .send_now(ConnectionId(1), Message::from("login"), ms(1))
+        .unwrap_err();
     assert_eq!(err.kind(), SendErrorKind::NotOpen);
+    let err = sim
+        .sup
+        .send_now(ConnectionId(7), Message::from("login"), ms(1))
+        .unwrap_err();
+    assert_eq!(err.kind(), SendErrorKind::StaleConnection);
+    assert_eq!(
+        err.to_string(),
+        "message of 5 bytes refused: send_now named a connection that has ended"
+    );
 }
 
 #[test]

@@ -1,8 +1,11 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use ws_core::{
-    Action, CloseCode, ConnectFailure, Disconnect, Event, Input, Jitter, Message, State, Text,
-    UndeliveredReason,
+    Action, CloseCode, ClosePolicy, ConnectFailure, Disconnect, Event, Input, Jitter, Message,
+    ReconnectDecision, State, Text, UndeliveredReason,
 };
 
 use crate::support::{Sim, ms, secs};
@@ -219,6 +222,103 @@ fn custom_close_policy_overrides_the_default() {
     let mut sim = fixed(|c| c.close_policy(only_after_abnormal));
     sim.open_at(0);
     assert!(sim.peer_closes(1012, 10).reconnecting().is_none());
+}
+
+#[test]
+fn close_policy_carries_its_own_settings() {
+    // The service's own "banned" and "account deleted" codes; everything else as usual.
+    let stop_codes: BTreeSet<u16> = [4001, 4002].into();
+    let build = move |c: ws_core::ConfigBuilder| {
+        let stop_codes = stop_codes.clone();
+        c.close_policy(move |cause| match cause {
+            Disconnect::PeerClosed { code } if stop_codes.contains(&code.0) => {
+                ReconnectDecision::Stop
+            }
+            other => ws_core::default_close_policy(other),
+        })
+    };
+    for (code, reconnects) in [(4001, false), (4002, false), (4000, true), (1008, false)] {
+        let mut sim = fixed(build.clone());
+        sim.open_at(0);
+        let out = sim.peer_closes(code, 10);
+        assert_eq!(
+            out.events[0],
+            Event::Disconnected {
+                code: CloseCode(code),
+                reason: Text::from("bye"),
+                cause: Disconnect::PeerClosed {
+                    code: CloseCode(code)
+                },
+                will_reconnect: reconnects,
+            },
+            "code {code}"
+        );
+        if reconnects {
+            assert_eq!(out.reconnecting(), Some((1, secs(1))), "code {code}");
+        } else {
+            assert_eq!(out.events[1..], [Event::Closed], "code {code}");
+        }
+    }
+}
+
+#[test]
+fn close_policy_with_state_of_its_own_sees_every_end_in_order() {
+    // At most two reconnects after a peer's close per process, shared by every connection
+    // that uses the policy; lost links always reconnect.
+    let peer_closes = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&peer_closes);
+    let policy = ClosePolicy::new(move |cause| match cause {
+        Disconnect::PeerClosed { .. } if counter.fetch_add(1, Ordering::Relaxed) >= 2 => {
+            ReconnectDecision::Stop
+        }
+        other => ws_core::default_close_policy(other),
+    });
+    let mut first = fixed(|c| c.shared_close_policy(policy.clone()));
+    let mut second = fixed(|c| c.shared_close_policy(policy));
+    first.open_at(0);
+    assert_eq!(
+        first.peer_closes(1001, 10).reconnecting(),
+        Some((1, secs(1)))
+    );
+    second.open_at(0);
+    assert_eq!(
+        second.peer_closes(1001, 20).reconnecting(),
+        Some((1, secs(1)))
+    );
+    assert_eq!(peer_closes.load(Ordering::Relaxed), 2);
+    first.tick(1_010);
+    first.opened(1_010);
+    let out = first.peer_closes(1001, 1_020);
+    assert_eq!(out.reconnecting(), None);
+    assert_eq!(out.events.last(), Some(&Event::Closed));
+    assert_eq!(peer_closes.load(Ordering::Relaxed), 3);
+    assert_eq!(first.sup.state(), State::Closed);
+}
+
+#[test]
+fn close_policy_debug_says_whether_it_is_the_default() {
+    assert_eq!(
+        format!("{:?}", ClosePolicy::default()),
+        "ClosePolicy(default)"
+    );
+    assert!(ClosePolicy::default().is_default());
+    let custom = ClosePolicy::new(|_: &Disconnect| ReconnectDecision::Stop);
+    assert_eq!(format!("{custom:?}"), "ClosePolicy(..)");
+    assert!(!custom.is_default());
+    assert_eq!(
+        ClosePolicy::default().decide(&Disconnect::PeerClosed {
+            code: CloseCode::POLICY_VIOLATION
+        }),
+        ReconnectDecision::Stop
+    );
+    let config = ws_core::Config::builder()
+        .close_policy(|_| ReconnectDecision::Reconnect)
+        .build()
+        .unwrap();
+    assert_eq!(
+        config.close_policy().decide(&Disconnect::Application),
+        ReconnectDecision::Reconnect
+    );
 }
 
 #[test]
