@@ -105,8 +105,8 @@ pub use ws_client::{
     Attempt, Bytes, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
     ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
     Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow, ReconnectDecision,
-    RecvTimeoutError, SendError, SendErrorKind, ServerPing, Source, Stage, State, Stats, Target,
-    Text, Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason,
+    RecvTimeoutError, Replay, SendError, SendErrorKind, ServerPing, Source, Stage, State, Stats,
+    Target, Text, Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason,
     WebSocketLimits, WsUrl, default_close_policy, rustls,
 };
 

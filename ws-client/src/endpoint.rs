@@ -38,14 +38,18 @@ impl Target {
     }
 
     /// Parses `url` (see [`WsUrl::parse`]).
-    pub fn parse(url: &str) -> Result<Self, Error> {
-        WsUrl::parse(url).map(Target::new)
+    pub fn parse(url: impl AsRef<str>) -> Result<Self, Error> {
+        WsUrl::parse(url.as_ref()).map(Target::new)
     }
 
     /// Adds a header to this attempt's handshake (e.g. `Authorization: Bearer …`). It replaces
     /// a header of the same name set in the client options.
-    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
-        let (name, value) = header(name, value)?;
+    pub fn with_header(
+        mut self,
+        name: impl AsRef<str>,
+        value: impl AsRef<str>,
+    ) -> Result<Self, Error> {
+        let (name, value) = header(name.as_ref(), value.as_ref())?;
         self.headers.append(name, value);
         Ok(self)
     }
@@ -167,7 +171,7 @@ enum Provider {
 
 impl Endpoint {
     /// Always the same URL.
-    pub fn url(url: &str) -> Result<Self, Error> {
+    pub fn url(url: impl AsRef<str>) -> Result<Self, Error> {
         Target::parse(url).map(Endpoint::fixed)
     }
 

@@ -71,7 +71,7 @@ pub use url::WsUrl;
 pub use ws_core::{
     Bytes, CloseCode, ClosePolicy, Config, ConfigBuilder, ConfigError, ConnectFailure,
     ConnectionId, Disconnect, Heartbeat, Jitter, Liveness, Matcher, Message, Overflow,
-    ReconnectDecision, SendErrorKind, ServerPing, State, Stats, Text, TransportError,
+    ReconnectDecision, Replay, SendErrorKind, ServerPing, State, Stats, Text, TransportError,
     UndeliveredReason, default_close_policy,
 };
 

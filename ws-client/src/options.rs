@@ -261,8 +261,11 @@ impl ClientOptionsBuilder {
         }
     }
 
-    /// The supervisor's configuration: heartbeat, timeouts, reconnect, queue, close policy
-    /// (default [`Config::default`]).
+    /// The supervisor's configuration: heartbeat, timeouts, reconnect, queue, close policy,
+    /// replay on open (default [`Config::default`]). With a URL function
+    /// ([`builder_with`](ClientOptions::builder_with)), `credentials_refreshed` is turned on:
+    /// an HTTP 401 or 403 is then retried `auth_retries` times in a row with fresh credentials
+    /// before it counts as permanent.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -367,9 +370,20 @@ impl ClientOptionsBuilder {
                 problem: format!("{bad:?} is not a token (printable ASCII, no comma)"),
             });
         }
+        // Credentials from a function are fresh on every attempt: an HTTP 401 or 403 may mean
+        // they expired on the way, so the core retries it `auth_retries` times in a row.
+        let config = if endpoint.fixed_url().is_none() && !self.config.credentials_refreshed() {
+            self.config
+                .into_builder()
+                .credentials_refreshed(true)
+                .build()
+                .map_err(Error::Config)?
+        } else {
+            self.config
+        };
         Ok(ClientOptions {
             endpoint,
-            config: self.config,
+            config,
             headers: self.headers,
             subprotocols: self.subprotocols.into(),
             tls: self.tls,
@@ -385,6 +399,8 @@ impl ClientOptionsBuilder {
 mod tests {
     use super::*;
     use std::future::Future;
+
+    use crate::endpoint::Target;
 
     #[test]
     fn build_reports_the_first_bad_option_by_name() {
@@ -416,6 +432,17 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("subprotocol"), "{err}");
+    }
+
+    #[test]
+    fn a_url_function_turns_on_refreshed_credentials_and_a_fixed_url_does_not() {
+        let fixed = ClientOptions::new("ws://h/").unwrap();
+        assert!(!fixed.config().credentials_refreshed());
+        let function = ClientOptions::builder_with(Endpoint::from_fn(|_| Target::parse("ws://h/")))
+            .build()
+            .unwrap();
+        assert!(function.config().credentials_refreshed());
+        assert_eq!(function.config().auth_retries(), 2);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::channel::{self, Refused};
 use crate::event::Event;
 
 /// The sending end of an event channel, as an [`Outbox`] uses it.
-pub trait EventSink {
+pub(crate) trait EventSink {
     /// Offers `event` without waiting.
     fn offer(&mut self, event: Event) -> Handover;
 }
@@ -14,7 +14,7 @@ pub trait EventSink {
 /// What became of an event offered to an [`EventSink`].
 #[derive(Debug)]
 #[must_use]
-pub enum Handover {
+pub(crate) enum Handover {
     /// The channel took it.
     Taken,
     /// No room now: the event comes back.
@@ -54,7 +54,7 @@ impl EventSink for channel::Sender<Event> {
 /// [`may_take_commands`]: Self::may_take_commands
 /// [`close`]: Self::close
 #[derive(Debug)]
-pub struct Outbox<S> {
+pub(crate) struct Outbox<S> {
     sink: S,
     held: VecDeque<Event>,
     capacity: usize,
@@ -64,7 +64,7 @@ pub struct Outbox<S> {
 impl<S: EventSink> Outbox<S> {
     /// An outbox sending to `sink`, for a channel of `capacity` events (the client's
     /// `event_capacity`, which also bounds the backlog before commands stop).
-    pub fn new(sink: S, capacity: usize) -> Self {
+    pub(crate) fn new(sink: S, capacity: usize) -> Self {
         Outbox {
             sink,
             held: VecDeque::new(),
@@ -75,7 +75,7 @@ impl<S: EventSink> Outbox<S> {
 
     /// Hands `event` to the application, behind the events already held; holds it when the
     /// channel is full (an RTT sample is dropped instead), discards it once nobody listens.
-    pub fn push(&mut self, event: Event) {
+    pub(crate) fn push(&mut self, event: Event) {
         if self.closed {
             return;
         }
@@ -93,7 +93,7 @@ impl<S: EventSink> Outbox<S> {
     /// Moves held events into the channel while it has room. Returns whether anything
     /// changed (an event moved, or the channel turned out to be closed): frames and commands
     /// left waiting for that room can be taken again.
-    pub fn flush(&mut self) -> bool {
+    pub(crate) fn flush(&mut self) -> bool {
         let mut changed = false;
         while let Some(event) = self.held.pop_front() {
             match self.sink.offer(event) {
@@ -113,33 +113,33 @@ impl<S: EventSink> Outbox<S> {
 
     /// The application dropped its receiver: what is held and every later event is
     /// discarded.
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         self.closed = true;
         self.held.clear();
     }
 
     /// Whether the application has dropped its receiver.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed
     }
 
     /// Whether nothing is held: every event so far was handed over (or discarded).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.held.is_empty()
     }
 
     /// Whether the driver may read the socket: nothing is held.
-    pub fn may_read(&self) -> bool {
+    pub(crate) fn may_read(&self) -> bool {
         self.held.is_empty()
     }
 
     /// Whether the driver may take commands: the backlog holds fewer than `capacity` events.
-    pub fn may_take_commands(&self) -> bool {
+    pub(crate) fn may_take_commands(&self) -> bool {
         self.held.len() < self.capacity
     }
 
     /// The channel's sending end (to wait for room, or close it).
-    pub fn sink_mut(&mut self) -> &mut S {
+    pub(crate) fn sink_mut(&mut self) -> &mut S {
         &mut self.sink
     }
 

@@ -106,13 +106,11 @@ impl Session {
                 .supervisor
                 .send_with_deadline(message, now.saturating_add(within), now)
                 .err(),
-            Command::SendNow(connection, message) => self
-                .supervisor
-                .send_now(message, now) // MERGE-CORE connection
-                .err(),
+            Command::SendNow(connection, message) => {
+                self.supervisor.send_now(connection, message, now).err()
+            }
             Command::Ready(connection) => {
-                let _ = connection; // MERGE-CORE
-                self.supervisor.ready(now);
+                self.supervisor.ready(connection, now);
                 None
             }
             Command::Close { code, reason } => {
@@ -333,8 +331,7 @@ impl Session {
                     tracing::debug!(attempt, "connecting");
                     Event::Connecting { attempt }
                 }
-                CoreEvent::Open => {
-                    let connection = self.supervisor.connection().unwrap_or(ConnectionId(0)); // MERGE-CORE
+                CoreEvent::Open { connection } => {
                     tracing::info!(%connection, subprotocol = ?self.subprotocol, "open");
                     Event::Open {
                         connection,

@@ -266,6 +266,12 @@ impl Config {
         }
     }
 
+    /// A builder starting from this configuration, to change a few settings of a valid one
+    /// (checked again by [`build`](ConfigBuilder::build)).
+    pub fn into_builder(self) -> ConfigBuilder {
+        ConfigBuilder { config: self }
+    }
+
     /// The heartbeat mode.
     pub fn heartbeat(&self) -> &Heartbeat {
         &self.heartbeat

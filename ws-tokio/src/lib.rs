@@ -93,9 +93,9 @@ pub use ws_client::{
     Attempt, Bytes, Client, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
     ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
     Events, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow, ReconnectDecision,
-    SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch, Stats, Target, Text,
-    Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason, WebSocketLimits,
-    WsUrl, default_close_policy, rustls,
+    Replay, SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch, Stats, Target,
+    Text, Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason,
+    WebSocketLimits, WsUrl, default_close_policy, rustls,
 };
 
 /// Starts a client on the current tokio runtime and returns its handles. The first event is
