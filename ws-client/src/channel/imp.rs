@@ -1,92 +1,151 @@
-//! The bounded channel every adapter carries commands and events on, async or blocking.
-//!
-//! Written here rather than taken from a crate because of what a client costs when it is one
-//! of ten thousand idle ones, and per message when it is busy:
-//!
-//! - nothing is allocated up front: the queue is a `VecDeque` that grows only as far as it is
-//!   used and then reuses its storage (tokio's `mpsc` allocates a block of 32 slots per
-//!   channel, `async-channel` and std's `sync_channel` all `capacity` slots, ~14 KiB for 256
-//!   commands);
-//! - nothing is allocated per message, nor per wait (the futures `mpsc` allocates a node per
-//!   message, `async-channel` a listener per wait).
-//!
-//! One mutex guards the queue and the wakers; it is held for a push or a pop, never across a
-//! wait. Senders waiting for room are all woken when room appears and race for it: sends
-//! from one task stay in order, sends from concurrent tasks have no order anyway.
-//!
-//! Async callers wait through [`Context`]s; blocking callers use the `*_blocking` methods,
-//! which poll the same way with a waker that unparks their thread (one per thread, made on
-//! its first wait, so waiting allocates nothing after that).
+//! The channel itself, written against [`super::sync`]: the crate builds it on std's
+//! primitives, and the model tests (`model.rs`) build this same file a second time on loom's.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::poll_fn;
-use std::pin::pin;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::PoisonError;
 use std::sync::mpsc::RecvTimeoutError;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
 use std::time::Instant;
+
+use super::sync::thread::{self, Thread};
+use super::sync::{Arc, Mutex, MutexGuard};
 
 /// Why a value was handed back without waiting.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refused<T> {
     /// No room now.
     Full(T),
-    /// The receiver closed the channel or is gone.
+    /// The receiver closed the channel or is gone (or this sender was detached).
     Closed(T),
 }
 
-/// Tasks waiting for something, each under the id its future keeps.
+/// Tasks waiting for something, oldest first, each under the id its future keeps. A waiter
+/// whose future holds an id that is not here any more was woken and has not polled since.
 #[derive(Default)]
-struct Waiters(Vec<(u64, Waker)>);
+pub(super) struct Waiters(pub(super) VecDeque<(u64, Waker)>);
 
 impl Waiters {
     /// Registers (or updates) the waiter `slot`, giving it an id from `next` the first time.
-    fn register(&mut self, slot: &mut Option<u64>, next: &mut u64, waker: &Waker) {
+    /// Returns the waker it replaced, to be dropped once the lock is released.
+    fn register(&mut self, slot: &mut Option<u64>, next: &mut u64, waker: &Waker) -> Option<Waker> {
         let id = *slot.get_or_insert_with(|| {
             *next += 1;
             *next
         });
         match self.0.iter_mut().find(|(other, _)| *other == id) {
-            Some((_, known)) => known.clone_from(waker),
-            None => self.0.push((id, waker.clone())),
+            Some((_, known)) if known.will_wake(waker) => None,
+            Some((_, known)) => Some(std::mem::replace(known, waker.clone())),
+            None => {
+                self.0.push_back((id, waker.clone()));
+                None
+            }
         }
     }
 
-    fn remove(&mut self, slot: Option<u64>) {
-        if let Some(id) = slot {
-            self.0.retain(|(other, _)| *other != id);
-        }
+    /// Removes the waiter `id`: its waker if it was still waiting, `None` if it was woken
+    /// (taken out by [`pop`](Self::pop)) and has not registered again since.
+    fn remove(&mut self, id: u64) -> Option<Waker> {
+        let at = self.0.iter().position(|(other, _)| *other == id)?;
+        self.0.remove(at).map(|(_, waker)| waker)
     }
 
-    /// Wakes every waiter; each registers again if it still has to wait. Keeps the storage.
-    fn wake_all(&mut self) {
-        for (_, waker) in self.0.drain(..) {
-            waker.wake();
-        }
+    /// Takes out the oldest waiter, to be woken once the lock is released.
+    fn pop(&mut self) -> Option<Waker> {
+        self.0.pop_front().map(|(_, waker)| waker)
     }
 }
 
-struct State<T> {
-    queue: VecDeque<T>,
+/// Wakers taken out under the lock, woken (or only dropped) once it is released: waking runs
+/// the waiter's code, which may lock this channel again (a blocking waiter's thread, a
+/// same-thread executor, a waker that polls inline), and dropping the last handle to a task
+/// can run that task's destructors, which may drop a sender or a send. No path but closing
+/// needs more than two of each, so they live in fixed slots: nothing is allocated.
+#[derive(Default)]
+struct Deferred {
+    wake: [Option<Waker>; 2],
+    drop: [Option<Waker>; 2],
+}
+
+impl Deferred {
+    fn wake(&mut self, waker: Option<Waker>) {
+        Self::keep(&mut self.wake, waker);
+    }
+
+    fn drop(&mut self, waker: Option<Waker>) {
+        Self::keep(&mut self.drop, waker);
+    }
+
+    fn keep(slots: &mut [Option<Waker>; 2], waker: Option<Waker>) {
+        if waker.is_some() {
+            let free = slots.iter_mut().find(|slot| slot.is_none());
+            *free.expect("a channel operation defers at most two wakers of a kind") = waker;
+        }
+    }
+
+    /// Releases the lock, then wakes and drops what was taken out under it.
+    fn release<T>(self, state: MutexGuard<'_, State<T>>) {
+        drop(state);
+        for waker in self.wake.into_iter().flatten() {
+            waker.wake();
+        }
+        drop(self.drop);
+    }
+}
+
+pub(super) struct State<T> {
+    pub(super) queue: VecDeque<T>,
     capacity: usize,
     /// Live senders; the receiver sees the end once none is left and the queue is empty.
+    /// Never rises again from 0: only an attached sender makes attached clones.
     senders: usize,
     /// The receiver closed the channel or is gone: sends fail.
     closed: bool,
     receiver: Option<Waker>,
-    /// Senders waiting for room.
-    room: Waiters,
+    /// Senders waiting for room. Each value taken out wakes the oldest one (its room is
+    /// for that one); a woken one that gives up without using the room passes it on.
+    pub(super) room: Waiters,
     /// Senders waiting for the receiver to close the channel or go.
-    closing: Waiters,
+    pub(super) closing: Waiters,
     next_waiter: u64,
+}
+
+impl<T> State<T> {
+    fn has_room(&self) -> bool {
+        !self.closed && self.queue.len() < self.capacity
+    }
 }
 
 type Shared<T> = Arc<Mutex<State<T>>>;
 
-fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
+pub(super) fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Wakes every waiter, room and closing alike, a few at a time with the lock released
+/// in between. Only once the channel is closed: then no waiter registers again, so this ends.
+fn wake_everyone<'a, T>(shared: &'a Shared<T>, mut state: MutexGuard<'a, State<T>>) {
+    debug_assert!(state.closed);
+    loop {
+        let mut batch: [Option<Waker>; 8] = Default::default();
+        for slot in &mut batch {
+            *slot = state.room.pop().or_else(|| state.closing.pop());
+            if slot.is_none() {
+                break;
+            }
+        }
+        drop(state);
+        let more = batch[batch.len() - 1].is_some();
+        for waker in batch.into_iter().flatten() {
+            waker.wake();
+        }
+        if !more {
+            return;
+        }
+        state = lock(shared);
+    }
 }
 
 /// A bounded channel holding at most `capacity` values (at least 1).
@@ -110,52 +169,43 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 /// A sending end; clones send into the same channel.
 pub struct Sender<T> {
-    shared: Shared<T>,
+    pub(super) shared: Shared<T>,
     /// Counted in `senders` (until [`detach`](Self::detach)).
     attached: bool,
 }
 
 impl<T> Sender<T> {
-    /// Queues `value` if there is room, without waiting.
+    /// Queues `value` if there is room, without waiting. A detached sender is refused as
+    /// if the channel were closed.
     pub fn try_send(&self, value: T) -> Result<(), Refused<T>> {
         let mut state = lock(&self.shared);
-        if state.closed {
+        if state.closed || !self.attached {
             return Err(Refused::Closed(value));
         }
         if state.queue.len() >= state.capacity {
             return Err(Refused::Full(value));
         }
         state.queue.push_back(value);
-        let receiver = state.receiver.take();
-        drop(state);
-        if let Some(receiver) = receiver {
-            receiver.wake();
-        }
+        let mut deferred = Deferred::default();
+        deferred.wake(state.receiver.take());
+        deferred.release(state);
         Ok(())
     }
 
     /// Queues `value`, waiting for room; hands it back if the channel is closed.
-    pub async fn send(&self, value: T) -> Result<(), T> {
-        let mut value = Some(value);
-        let mut waiter = Waiter::new(&self.shared);
-        poll_fn(|cx| {
-            let Some(taken) = value.take() else {
-                return Poll::Pending;
-            };
-            match self.try_send(taken) {
-                Ok(()) => Poll::Ready(Ok(())),
-                Err(Refused::Closed(taken)) => Poll::Ready(Err(taken)),
-                Err(Refused::Full(taken)) => {
-                    value = Some(taken);
-                    if self.poll_room(cx, &mut waiter.room).is_ready() {
-                        // Room (or the end) came between the two locks: try again at once.
-                        cx.waker().wake_by_ref();
-                    }
-                    Poll::Pending
-                }
-            }
-        })
-        .await
+    ///
+    /// Sends from one task stay in order. Dropping the future before it completes takes
+    /// nothing out of the channel and leaves no waker behind.
+    ///
+    /// Polled again after it returned `Ready`, the future returns `Pending` and never wakes
+    /// the task: like a fused future it never sends twice, never hands a value back twice,
+    /// registers nothing and does not panic (an `async fn` would).
+    pub fn send(&self, value: T) -> impl Future<Output = Result<(), T>> {
+        Sending {
+            sender: self,
+            value: Some(value),
+            room: None,
+        }
     }
 
     /// Like [`send`](Self::send), blocking this thread while the channel is full.
@@ -164,48 +214,101 @@ impl<T> Sender<T> {
         park(|cx| send.as_mut().poll(cx))
     }
 
-    /// `Ready(Ok)` while the channel has room, `Ready(Err)` once it is closed; otherwise
-    /// registers `cx` (under `slot`) to be woken when room appears.
+    /// One poll of a send: `Ok` with its outcome once done (`value` queued, or handed back
+    /// because the channel is closed); `Err(value)` while the channel is full, with `cx`
+    /// registered under `slot`.
+    fn poll_send(
+        &self,
+        cx: &Context<'_>,
+        slot: &mut Option<u64>,
+        value: T,
+    ) -> Result<Result<(), T>, T> {
+        let mut state = lock(&self.shared);
+        let mut deferred = Deferred::default();
+        let outcome = if state.closed || !self.attached {
+            deferred.drop(slot.take().and_then(|id| state.room.remove(id)));
+            Ok(Err(value))
+        } else if state.queue.len() < state.capacity {
+            // Woken or not, this send takes the room it found: nothing to pass on.
+            deferred.drop(slot.take().and_then(|id| state.room.remove(id)));
+            state.queue.push_back(value);
+            deferred.wake(state.receiver.take());
+            Ok(Ok(()))
+        } else {
+            let State {
+                room, next_waiter, ..
+            } = &mut *state;
+            deferred.drop(room.register(slot, next_waiter, cx.waker()));
+            Err(value)
+        };
+        deferred.release(state);
+        outcome
+    }
+
+    /// `Ready(Ok)` while the channel has room, `Ready(Err)` once it is closed (or this sender
+    /// detached); otherwise registers `cx` (under `slot`) to be woken when room appears.
+    ///
+    /// A caller woken for room that then finds it and returns here (`Ready(Ok)`) is not
+    /// bound to use it: the next waiter is woken too, so the room is never left unseen.
     pub(crate) fn poll_room(
         &self,
         cx: &Context<'_>,
         slot: &mut Option<u64>,
     ) -> Poll<Result<(), ()>> {
         let mut state = lock(&self.shared);
-        if state.closed {
-            return Poll::Ready(Err(()));
-        }
-        if state.queue.len() < state.capacity {
-            state.room.remove(slot.take());
-            return Poll::Ready(Ok(()));
-        }
-        let State {
-            room, next_waiter, ..
-        } = &mut *state;
-        room.register(slot, next_waiter, cx.waker());
-        Poll::Pending
+        let mut deferred = Deferred::default();
+        let outcome = if state.closed || !self.attached {
+            deferred.drop(slot.take().and_then(|id| state.room.remove(id)));
+            Poll::Ready(Err(()))
+        } else if state.queue.len() < state.capacity {
+            if let Some(id) = slot.take() {
+                match state.room.remove(id) {
+                    Some(waker) => deferred.drop(Some(waker)),
+                    None => deferred.wake(state.room.pop()),
+                }
+            }
+            Poll::Ready(Ok(()))
+        } else {
+            let State {
+                room, next_waiter, ..
+            } = &mut *state;
+            deferred.drop(room.register(slot, next_waiter, cx.waker()));
+            Poll::Pending
+        };
+        deferred.release(state);
+        outcome
     }
 
     /// `Ready` once the receiver closed the channel or is gone; otherwise registers `cx`
     /// (under `slot`) to be woken then.
     pub(crate) fn poll_closed(&self, cx: &Context<'_>, slot: &mut Option<u64>) -> Poll<()> {
         let mut state = lock(&self.shared);
-        if state.closed {
-            return Poll::Ready(());
-        }
-        let State {
-            closing,
-            next_waiter,
-            ..
-        } = &mut *state;
-        closing.register(slot, next_waiter, cx.waker());
-        Poll::Pending
+        let mut deferred = Deferred::default();
+        let outcome = if state.closed {
+            deferred.drop(slot.take().and_then(|id| state.closing.remove(id)));
+            Poll::Ready(())
+        } else {
+            let State {
+                closing,
+                next_waiter,
+                ..
+            } = &mut *state;
+            deferred.drop(closing.register(slot, next_waiter, cx.waker()));
+            Poll::Pending
+        };
+        deferred.release(state);
+        outcome
     }
 
     /// Waits until the receiver closed the channel or is gone.
-    pub async fn closed(&self) {
-        let mut waiter = Waiter::new(&self.shared);
-        poll_fn(|cx| self.poll_closed(cx, &mut waiter.closing)).await;
+    ///
+    /// Polled again after it returned `Ready`, the future returns `Ready` again at once (a
+    /// closed channel stays closed) and registers nothing.
+    pub fn closed(&self) -> impl Future<Output = ()> {
+        Closed {
+            sender: self,
+            closing: None,
+        }
     }
 
     /// Forgets `slot`'s registrations (its future is gone).
@@ -213,34 +316,31 @@ impl<T> Sender<T> {
         forget(&self.shared, room, closing);
     }
 
-    /// This sender sends no more: once every sender is detached or dropped, the receiver
-    /// sees the end after the values still queued.
+    /// This sender sends no more (its sends are refused as closed): once every sender is
+    /// detached or dropped, the receiver sees the end after the values still queued.
     pub(crate) fn detach(&mut self) {
         if !std::mem::replace(&mut self.attached, false) {
             return;
         }
         let mut state = lock(&self.shared);
         state.senders -= 1;
-        let receiver = if state.senders == 0 {
-            state.receiver.take()
-        } else {
-            None
-        };
-        drop(state);
-        if let Some(receiver) = receiver {
-            receiver.wake();
+        let mut deferred = Deferred::default();
+        if state.senders == 0 {
+            deferred.wake(state.receiver.take());
         }
+        deferred.release(state);
     }
 }
 
 impl<T> Clone for Sender<T> {
+    /// Another sender into the same channel; a clone of a detached sender is detached too.
     fn clone(&self) -> Self {
-        let mut state = lock(&self.shared);
-        state.senders += 1;
-        drop(state);
+        if self.attached {
+            lock(&self.shared).senders += 1;
+        }
         Sender {
             shared: Arc::clone(&self.shared),
-            attached: true,
+            attached: self.attached,
         }
     }
 }
@@ -256,56 +356,104 @@ fn forget<T>(shared: &Shared<T>, room: Option<u64>, closing: Option<u64>) {
         return;
     }
     let mut state = lock(shared);
-    state.room.remove(room);
-    state.closing.remove(closing);
+    let mut deferred = Deferred::default();
+    if let Some(id) = room {
+        match state.room.remove(id) {
+            Some(waker) => deferred.drop(Some(waker)),
+            // Woken for room it will not use now: the next waiter gets it.
+            None if state.has_room() => deferred.wake(state.room.pop()),
+            None => {}
+        }
+    }
+    if let Some(id) = closing {
+        deferred.drop(state.closing.remove(id));
+    }
+    deferred.release(state);
 }
 
-/// The registrations of one waiting future, removed when it is dropped (a send abandoned
-/// mid-wait leaves no waker behind).
-struct Waiter<'a, T> {
-    shared: &'a Shared<T>,
+/// The future of [`Sender::send`]: holds the value until it is queued or handed back.
+struct Sending<'a, T> {
+    sender: &'a Sender<T>,
+    /// `None` once the future completed.
+    value: Option<T>,
     room: Option<u64>,
-    closing: Option<u64>,
 }
 
-impl<'a, T> Waiter<'a, T> {
-    fn new(shared: &'a Shared<T>) -> Self {
-        Waiter {
-            shared,
-            room: None,
-            closing: None,
+// Nothing in it is pinned structurally: the value only ever moves in and out by value.
+impl<T> Unpin for Sending<'_, T> {}
+
+impl<T> Future for Sending<'_, T> {
+    type Output = Result<(), T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), T>> {
+        let this = self.get_mut();
+        // Completed already: stays pending (see `Sender::send`).
+        let Some(value) = this.value.take() else {
+            return Poll::Pending;
+        };
+        match this.sender.poll_send(cx, &mut this.room, value) {
+            Ok(outcome) => Poll::Ready(outcome),
+            Err(value) => {
+                this.value = Some(value);
+                Poll::Pending
+            }
         }
     }
 }
 
-impl<T> Drop for Waiter<'_, T> {
+impl<T> Drop for Sending<'_, T> {
     fn drop(&mut self) {
-        forget(self.shared, self.room, self.closing);
+        forget(&self.sender.shared, self.room.take(), None);
+    }
+}
+
+/// The future of [`Sender::closed`].
+struct Closed<'a, T> {
+    sender: &'a Sender<T>,
+    closing: Option<u64>,
+}
+
+impl<T> Future for Closed<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.sender.poll_closed(cx, &mut this.closing)
+    }
+}
+
+impl<T> Drop for Closed<'_, T> {
+    fn drop(&mut self) {
+        forget(&self.sender.shared, None, self.closing.take());
     }
 }
 
 /// The receiving end.
 pub struct Receiver<T> {
-    shared: Shared<T>,
+    pub(super) shared: Shared<T>,
 }
 
 impl<T> Receiver<T> {
     /// The next value; `Ready(None)` once the channel is closed or every sender is gone, and
-    /// nothing is left.
+    /// nothing is left. That end is final: polled again, it returns `Ready(None)` again.
     pub fn poll_recv(&self, cx: &Context<'_>) -> Poll<Option<T>> {
         let mut state = lock(&self.shared);
-        if let Some(value) = state.queue.pop_front() {
-            state.room.wake_all();
-            return Poll::Ready(Some(value));
-        }
-        if state.closed || state.senders == 0 {
-            return Poll::Ready(None);
-        }
-        match &mut state.receiver {
-            Some(known) => known.clone_from(cx.waker()),
-            None => state.receiver = Some(cx.waker().clone()),
-        }
-        Poll::Pending
+        let mut deferred = Deferred::default();
+        let outcome = if let Some(value) = state.queue.pop_front() {
+            deferred.wake(state.room.pop());
+            Poll::Ready(Some(value))
+        } else if state.closed || state.senders == 0 {
+            deferred.drop(state.receiver.take());
+            Poll::Ready(None)
+        } else {
+            match &mut state.receiver {
+                Some(known) if known.will_wake(cx.waker()) => {}
+                slot => deferred.drop(slot.replace(cx.waker().clone())),
+            }
+            Poll::Pending
+        };
+        deferred.release(state);
+        outcome
     }
 
     /// The next value, blocking this thread until there is one; `None` once the channel is
@@ -325,9 +473,11 @@ impl<T> Receiver<T> {
     pub fn try_recv(&self) -> Option<T> {
         let mut state = lock(&self.shared);
         let value = state.queue.pop_front();
+        let mut deferred = Deferred::default();
         if value.is_some() {
-            state.room.wake_all();
+            deferred.wake(state.room.pop());
         }
+        deferred.release(state);
         value
     }
 
@@ -351,8 +501,7 @@ impl<T> Receiver<T> {
     pub fn close(&self) {
         let mut state = lock(&self.shared);
         state.closed = true;
-        state.room.wake_all();
-        state.closing.wake_all();
+        wake_everyone(&self.shared, state);
     }
 }
 
@@ -360,22 +509,22 @@ impl<T> Receiver<T> {
 struct Unpark(Thread);
 
 impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
+    fn wake(self: std::sync::Arc<Self>) {
         self.0.unpark();
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
         self.0.unpark();
     }
 }
 
-thread_local! {
-    static UNPARK: Waker = Waker::from(Arc::new(Unpark(thread::current())));
+super::sync::thread_local! {
+    static UNPARK: Waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
 }
 
 /// Polls `poll` until it is ready, parking the thread in between. A wake-up that finds
 /// nothing ready (a stale waker, a spurious unpark) only costs another poll.
-fn park<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+pub(super) fn park<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
     UNPARK.with(|waker| {
         let mut cx = Context::from_waker(waker);
         loop {
@@ -423,163 +572,11 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut state = lock(&self.shared);
         state.closed = true;
+        // Taken out to be dropped after the lock: a value's destructor may use the channel.
         let queued = std::mem::take(&mut state.queue);
-        state.room.wake_all();
-        state.closing.wake_all();
-        drop(state);
+        let receiver = state.receiver.take();
+        wake_everyone(&self.shared, state);
+        drop(receiver);
         drop(queued);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::future::Future;
-    use std::pin::pin;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    #[derive(Default)]
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn context(count: &Arc<Count>) -> Waker {
-        Waker::from(Arc::clone(count))
-    }
-
-    #[test]
-    fn values_arrive_in_order_and_the_end_follows_the_last_sender() {
-        let (sender, receiver) = bounded(2);
-        let other = sender.clone();
-        assert!(sender.try_send(1).is_ok());
-        assert!(other.try_send(2).is_ok());
-        assert!(matches!(sender.try_send(3), Err(Refused::Full(3))));
-        let waker = Waker::noop();
-        let cx = Context::from_waker(waker);
-        assert_eq!(receiver.poll_recv(&cx), Poll::Ready(Some(1)));
-        drop(sender);
-        assert_eq!(receiver.poll_recv(&cx), Poll::Ready(Some(2)));
-        assert_eq!(receiver.poll_recv(&cx), Poll::Pending);
-        drop(other);
-        assert_eq!(receiver.poll_recv(&cx), Poll::Ready(None));
-    }
-
-    #[test]
-    fn a_waiting_send_is_woken_by_room_and_an_abandoned_one_leaves_nothing() {
-        let (sender, receiver) = bounded(1);
-        sender.try_send(1).ok().unwrap();
-        let count = Arc::new(Count::default());
-        let waker = context(&count);
-        let mut cx = Context::from_waker(&waker);
-        {
-            let mut send = pin!(sender.send(2));
-            assert!(send.as_mut().poll(&mut cx).is_pending());
-            assert!(send.as_mut().poll(&mut cx).is_pending());
-            assert_eq!(lock(&sender.shared).room.0.len(), 1, "registered once");
-            assert_eq!(receiver.try_recv(), Some(1));
-            assert_eq!(count.0.load(Ordering::Relaxed), 1);
-            assert!(send.as_mut().poll(&mut cx).is_ready());
-        }
-        {
-            let mut send = pin!(sender.send(3));
-            assert!(send.as_mut().poll(&mut cx).is_pending());
-        }
-        assert!(lock(&sender.shared).room.0.is_empty());
-        assert_eq!(receiver.try_recv(), Some(2));
-    }
-
-    #[test]
-    fn closing_refuses_sends_keeps_what_is_queued_and_wakes_closed() {
-        let (sender, receiver) = bounded(4);
-        sender.try_send(1).ok().unwrap();
-        let count = Arc::new(Count::default());
-        let waker = context(&count);
-        let mut cx = Context::from_waker(&waker);
-        let mut closed = pin!(sender.closed());
-        assert!(closed.as_mut().poll(&mut cx).is_pending());
-        receiver.close();
-        assert_eq!(count.0.load(Ordering::Relaxed), 1);
-        assert!(closed.as_mut().poll(&mut cx).is_ready());
-        assert!(matches!(sender.try_send(2), Err(Refused::Closed(2))));
-        assert_eq!(receiver.try_recv(), Some(1));
-        assert_eq!(receiver.poll_recv(&cx), Poll::Ready(None));
-    }
-
-    #[test]
-    fn a_blocking_receive_ends_with_a_value_from_another_thread_or_at_its_deadline() {
-        let (sender, receiver) = bounded(1);
-        let thread = std::thread::spawn(move || sender.send_blocking(7));
-        let deadline = Instant::now() + std::time::Duration::from_secs(10);
-        assert_eq!(receiver.recv_deadline(deadline), Ok(7));
-        assert_eq!(thread.join().unwrap(), Ok(()));
-        assert_eq!(receiver.recv_blocking(), None, "the sender is gone");
-
-        let (_sender, receiver) = bounded::<u8>(1);
-        let deadline = Instant::now() + std::time::Duration::from_millis(20);
-        assert_eq!(
-            receiver.recv_deadline(deadline),
-            Err(RecvTimeoutError::Timeout)
-        );
-        assert!(Instant::now() >= deadline);
-    }
-
-    #[test]
-    fn concurrent_senders_deliver_everything_once_in_each_senders_order_within_capacity() {
-        const SENDERS: u32 = 4;
-        const EACH: u32 = 20_000;
-        const CAPACITY: usize = 8;
-        let (sender, receiver) = bounded::<(u32, u32)>(CAPACITY);
-        let threads: Vec<_> = (0..SENDERS)
-            .map(|id| {
-                let sender = sender.clone();
-                std::thread::spawn(move || {
-                    for n in 0..EACH {
-                        if n % 2 == 0 {
-                            sender.send_blocking((id, n)).unwrap();
-                        } else {
-                            let mut value = (id, n);
-                            loop {
-                                match sender.try_send(value) {
-                                    Ok(()) => break,
-                                    Err(Refused::Full(back)) => {
-                                        value = back;
-                                        std::thread::yield_now();
-                                    }
-                                    Err(Refused::Closed(_)) => panic!("closed early"),
-                                }
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(sender);
-        let mut next = vec![0; SENDERS as usize];
-        let received = park(|cx| {
-            loop {
-                assert!(lock(&receiver.shared).queue.len() <= CAPACITY);
-                match receiver.poll_recv(cx) {
-                    Poll::Ready(Some((id, n))) => {
-                        assert_eq!(n, next[id as usize], "sender {id} out of order");
-                        next[id as usize] += 1;
-                    }
-                    Poll::Ready(None) => return Poll::Ready(next.iter().sum::<u32>()),
-                    Poll::Pending => return Poll::Pending,
-                }
-            }
-        });
-        for thread in threads {
-            thread.join().unwrap();
-        }
-        assert_eq!(received, SENDERS * EACH);
-        assert!(
-            lock(&receiver.shared).room.0.is_empty(),
-            "no waiter left behind"
-        );
     }
 }
