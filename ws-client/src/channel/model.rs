@@ -121,8 +121,16 @@ fn two_senders_racing_recv_and_close_deliver_exactly_once_in_order_within_capaci
         assert_eq!(receiver.try_recv().map(|value| value.n), None);
 
         for (from, outcomes) in [(0, &outcomes_a), (1, &outcomes_b)] {
-            let theirs: Vec<_> = received.iter().filter(|(f, _)| *f == from).copied().collect();
-            assert_eq!(theirs, sent(from, outcomes), "sender {from}: exactly once, in order");
+            let theirs: Vec<_> = received
+                .iter()
+                .filter(|(f, _)| *f == from)
+                .copied()
+                .collect();
+            assert_eq!(
+                theirs,
+                sent(from, outcomes),
+                "sender {from}: exactly once, in order"
+            );
         }
         assert_eq!(drops.load(Ordering::Relaxed), 3, "every value dropped once");
     });
@@ -158,14 +166,13 @@ fn a_sender_waiting_for_room_is_woken_when_the_channel_closes() {
 }
 
 #[test]
-fn a_woken_sender_that_gives_up_passes_the_room_on() {
+fn a_woken_send_dropped_unused_passes_the_room_on() {
     check(|| {
         let (a, receiver) = bounded::<u8>(1);
         a.try_send(0).unwrap();
         let b = a.clone();
-        let c = a.clone();
-        // Waits once (a waker that does nothing), then drops its send: if the room was
-        // handed to it, it must pass it on.
+        // Polls once (with a waker that does nothing) and drops its send: if the room was
+        // handed to it meanwhile, it must pass it on.
         let gives_up = thread::spawn(move || {
             let mut cx = Context::from_waker(Waker::noop());
             let mut send = Box::pin(a.send(1));
@@ -173,20 +180,33 @@ fn a_woken_sender_that_gives_up_passes_the_room_on() {
             drop(send);
             sent
         });
-        // Waits through poll_room, and once told of room does not use it.
-        let looks = thread::spawn(move || {
-            let mut slot = None;
-            let room = block_on(poll_fn(|cx| b.poll_room(cx, &mut slot)));
-            b.forget(slot, None);
-            room
-        });
-        let waits = thread::spawn(move || block_on(c.send(2)));
+        let waits = thread::spawn(move || block_on(b.send(2)));
         let received: Vec<_> = std::iter::from_fn(|| recv(&receiver)).collect();
         let one_sent = gives_up.join().unwrap();
-        assert_eq!(looks.join().unwrap(), Ok(()));
         assert_eq!(waits.join().unwrap(), Ok(()));
         assert_eq!(received.len(), 2 + usize::from(one_sent));
         assert!(received.contains(&2));
+    });
+}
+
+#[test]
+fn a_sender_told_of_room_that_does_not_use_it_passes_it_on() {
+    check(|| {
+        let (a, receiver) = bounded::<u8>(1);
+        a.try_send(0).unwrap();
+        let b = a.clone();
+        // Waits through poll_room, and once told of room sends nothing.
+        let looks = thread::spawn(move || {
+            let mut slot = None;
+            let room = block_on(poll_fn(|cx| a.poll_room(cx, &mut slot)));
+            a.forget(slot, None);
+            room
+        });
+        let waits = thread::spawn(move || block_on(b.send(2)));
+        let received: Vec<_> = std::iter::from_fn(|| recv(&receiver)).collect();
+        assert_eq!(looks.join().unwrap(), Ok(()));
+        assert_eq!(waits.join().unwrap(), Ok(()));
+        assert_eq!(received, [0, 2]);
     });
 }
 
@@ -275,5 +295,67 @@ fn a_send_polled_after_it_completed_stays_pending() {
             other => panic!("unexpected {other:?}"),
         }
         drop(sender);
+    });
+}
+
+/// A waker that uses the channel before it wakes its thread, as a waker that polls the
+/// task inline would: it deadlocks if the channel wakes it while holding its lock.
+struct Reentrant {
+    channel: std::sync::Mutex<Option<imp::Sender<u8>>>,
+    thread: loom::thread::Thread,
+}
+
+impl std::task::Wake for Reentrant {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        if let Some(sender) = &*self.channel.lock().unwrap() {
+            let mut slot = None;
+            let _ = sender.poll_closed(&Context::from_waker(Waker::noop()), &mut slot);
+            sender.forget(None, slot);
+        }
+        self.thread.unpark();
+    }
+}
+
+/// Polls `poll` until it is ready with a [`Reentrant`] waker, parking in between; then
+/// lets go of the waker's sender (the channel may still hold the waker).
+fn reentrant_block_on<T>(
+    sender: &imp::Sender<u8>,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) -> T {
+    let reentrant = std::sync::Arc::new(Reentrant {
+        channel: std::sync::Mutex::new(Some(sender.clone())),
+        thread: loom::thread::current(),
+    });
+    let waker = Waker::from(std::sync::Arc::clone(&reentrant));
+    let mut cx = Context::from_waker(&waker);
+    let value = loop {
+        if let Poll::Ready(value) = poll(&mut cx) {
+            break value;
+        }
+        loom::thread::park();
+    };
+    reentrant.channel.lock().unwrap().take();
+    value
+}
+
+#[test]
+fn wakers_may_use_the_channel_when_woken() {
+    check(|| {
+        let (sender, receiver) = bounded::<u8>(1);
+        sender.try_send(0).unwrap();
+        let other = sender.clone();
+        let sending = thread::spawn(move || {
+            let mut send = pin!(other.send(1));
+            reentrant_block_on(&other, |cx| send.as_mut().poll(cx))
+        });
+        let first = reentrant_block_on(&sender, |cx| receiver.poll_recv(cx));
+        let second = reentrant_block_on(&sender, |cx| receiver.poll_recv(cx));
+        assert_eq!((first, second), (Some(0), Some(1)));
+        assert_eq!(sending.join().unwrap(), Ok(()));
+        receiver.close();
     });
 }

@@ -39,7 +39,11 @@ fn values_arrive_in_order_and_the_end_follows_the_last_sender() {
     assert_eq!(receiver.poll_recv(&cx), Poll::Pending);
     drop(other);
     assert_eq!(receiver.poll_recv(&cx), Poll::Ready(None));
-    assert_eq!(receiver.poll_recv(&cx), Poll::Ready(None), "the end is final");
+    assert_eq!(
+        receiver.poll_recv(&cx),
+        Poll::Ready(None),
+        "the end is final"
+    );
 }
 
 #[test]
@@ -171,7 +175,10 @@ fn a_send_polled_after_it_sent_stays_pending_and_sends_nothing_more() {
     }
     assert_eq!(receiver.len(), 1, "sent once");
     let state = lock(&sender.shared);
-    assert!(state.room.0.is_empty() && state.closing.0.is_empty(), "registers nothing");
+    assert!(
+        state.room.0.is_empty() && state.closing.0.is_empty(),
+        "registers nothing"
+    );
     drop(state);
     receiver.close();
     assert_eq!(send.as_mut().poll(&mut cx), Poll::Pending);
