@@ -85,7 +85,7 @@ async fn wss_to_a_host_name_resolves_and_checks_the_name(executor: Executor) {
 async fn wss_with_a_wrong_ca_fails_fast_with_a_tls_error_and_stops(executor: Executor) {
     let addr = tls_echo_server(executor, &TestPki::new("ws-async-std test CA"));
     let stranger = TestPki::new("some other CA");
-    let options = ClientOptions::builder(&format!("wss://{addr}/secure?token=s3cret"))
+    let options = ClientOptions::builder(format!("wss://{addr}/secure?token=s3cret"))
         .config(fast_config().build().unwrap()) // reconnects forever, except on permanent failures
         .tls(stranger.trusting())
         .build()

@@ -202,7 +202,7 @@ fn scenario(client: ClientKind, plan: &RecoveryPlan) -> Result<Timings> {
         .multiplier(1.0)
         .jitter(Jitter::None)
         .build()?;
-    let options = ClientOptions::builder(&proxy.url())
+    let options = ClientOptions::builder(proxy.url())
         .config(config)
         .seed(7)
         .build()?;

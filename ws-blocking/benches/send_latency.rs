@@ -75,7 +75,7 @@ fn main() {
         .ping_interval(Duration::from_secs(3600))
         .build()
         .unwrap();
-    let options = ClientOptions::builder(&format!("ws://{addr}/"))
+    let options = ClientOptions::builder(format!("ws://{addr}/"))
         .config(config)
         .build()
         .unwrap();

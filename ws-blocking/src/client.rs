@@ -11,7 +11,7 @@ use ws_client::{
     Stats, Text, TryRecvError, TrySendError,
 };
 
-use crate::block::{block_on, block_until};
+use ws_client::runtime::{block_on, block_until};
 
 /// Joins the I/O thread once every handle is gone.
 #[derive(Default)]
@@ -172,12 +172,11 @@ impl Client {
 
     /// Like [`closed`](Self::closed), for at most `timeout`; returns whether it has closed.
     pub fn closed_timeout(&self, timeout: Duration) -> bool {
-        match deadline(timeout) {
-            Some(deadline) => block_until(self.inner.closed(), deadline).is_some(),
-            None => {
-                self.closed();
-                true
-            }
+        if let Some(deadline) = deadline(timeout) {
+            block_until(self.inner.closed(), deadline).is_some()
+        } else {
+            self.closed();
+            true
         }
     }
 

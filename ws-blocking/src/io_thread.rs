@@ -20,18 +20,20 @@ use crate::runtime::{Blocking, Io};
 pub(crate) fn run(driver: Driver<Blocking>, io: &Io) {
     let waker = Waker::from(Arc::clone(&io.bell));
     let mut context = Context::from_waker(&waker);
-    let mut driver = pin!(driver);
-    while driver.as_mut().poll(&mut context).is_pending() {
-        let woken = io.poller.wait(&io.bell, io.deadline());
-        if woken.readable {
-            io.readiness.mark_readable();
+    {
+        // The driver owns the socket: it goes (at the end of this block) before the threads
+        // are waited for.
+        let mut driver = pin!(driver);
+        while driver.as_mut().poll(&mut context).is_pending() {
+            let woken = io.poller.wait(&io.bell, io.deadline());
+            if woken.readable {
+                io.readiness.mark_readable();
+            }
+            if woken.writable {
+                io.readiness.mark_writable();
+            }
+            io.join_helpers(false);
         }
-        if woken.writable {
-            io.readiness.mark_writable();
-        }
-        io.join_helpers(false);
     }
-    // The driver owns the socket: it goes before the threads are waited for.
-    drop(driver);
     io.join_helpers(true);
 }

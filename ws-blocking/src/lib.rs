@@ -87,7 +87,6 @@
 #![warn(missing_docs)]
 
 mod bell;
-mod block;
 mod client;
 mod connect;
 mod io_thread;

@@ -91,7 +91,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
 
     // Open and idle: the drop closes with 1001 (going away) and waits for the server's reply.
     let (client, mut events) = ws_blocking::connect(
-        ClientOptions::builder(&server.url())
+        ClientOptions::builder(server.url())
             .config(fast_config().build().unwrap())
             .build()
             .unwrap(),
@@ -123,8 +123,8 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     assert_eq!(server.client_close_codes(), [Some(1001)]);
 
     // Connecting to a server that never answers the handshake: the connect thread is joined.
-    let (client, mut events) = ws_blocking::connect(
-        ClientOptions::builder(&hanging.url())
+    let (client, events) = ws_blocking::connect(
+        ClientOptions::builder(hanging.url())
             .config(fast_config().build().unwrap())
             .build()
             .unwrap(),
@@ -154,7 +154,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     // drop.
     let close_timeout = Duration::from_millis(300);
     let (client, mut events) = ws_blocking::connect(
-        ClientOptions::builder(&proxy.url())
+        ClientOptions::builder(proxy.url())
             .config(fast_config().close_timeout(close_timeout).build().unwrap())
             .build()
             .unwrap(),

@@ -51,7 +51,7 @@ async fn script(printer: &mut Printer) -> Result<(), String> {
         .build()
         .map_err(|err| err.to_string())?;
     printer.note("connecting: ping every 400 ms, dead after 400 ms without a pong, backoff 300 ms doubling to 1.2 s");
-    let options = ClientOptions::builder(&server.url())
+    let options = ClientOptions::builder(server.url())
         .config(config)
         .build()
         .map_err(|err| err.to_string())?;

@@ -53,12 +53,10 @@ impl Printer {
         } else {
             self.human_line(event, detail)
         };
-        if let Some(line) = line {
-            let mut out = std::io::stdout().lock();
-            // A closed stdout (e.g. piped into `head`) is not worth a panic.
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        }
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (e.g. piped into `head`) is not worth a panic.
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
     }
 
     /// A line of the program's own narration (the demo's script), in the chosen style.
@@ -89,14 +87,14 @@ impl Printer {
         Value::Object(object).to_string()
     }
 
-    fn json_line(&self, event: &Event, detail: Option<&str>) -> Option<String> {
+    fn json_line(&self, event: &Event, detail: Option<&str>) -> String {
         let fields = |pairs: &[(&str, Value)]| {
             pairs
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect::<Map<_, _>>()
         };
-        Some(match event {
+        match event {
             Event::Connecting { attempt } => {
                 self.stamp("connecting", fields(&[("attempt", json!(attempt))]))
             }
@@ -166,10 +164,10 @@ impl Printer {
             }
             Event::Closed => self.stamp("closed", fields(&[("code", json!(self.last_code))])),
             other => self.stamp("other", fields(&[("debug", json!(format!("{other:?}")))])),
-        })
+        }
     }
 
-    fn human_line(&self, event: &Event, detail: Option<&str>) -> Option<String> {
+    fn human_line(&self, event: &Event, detail: Option<&str>) -> String {
         let text = match event {
             Event::Connecting { attempt: 0 } => self.paint("36", "connecting…"),
             Event::Connecting { attempt } => {
@@ -248,7 +246,7 @@ impl Printer {
             Event::Closed => self.paint("1", "closed"),
             other => format!("{other:?}"),
         };
-        Some(format!("{}  {text}", self.clock()))
+        format!("{}  {text}", self.clock())
     }
 
     fn clock(&self) -> String {

@@ -14,7 +14,7 @@ use ws_core::{CloseCode, Frame, Message, PingPayload, Text};
 /// What the driver read, as the core sees it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 #[non_exhaustive]
-pub enum Inbound {
+pub(crate) enum Inbound {
     /// A message or control frame for [`Input::Frame`](ws_core::Input::Frame).
     Frame(Frame),
     /// The peer's Close, for [`Input::Closed`](ws_core::Input::Closed).
@@ -32,7 +32,7 @@ pub enum Inbound {
 ///
 /// Text is re-checked as UTF-8 by [`Text::from_utf8`] (tungstenite already validated it, but
 /// ws-core has no unchecked constructor without `unsafe`): a linear scan, never a copy.
-pub fn inbound(message: WireMessage) -> Inbound {
+pub(crate) fn inbound(message: WireMessage) -> Inbound {
     match message {
         WireMessage::Text(text) => match Text::from_utf8(Bytes::from(text)) {
             Ok(text) => Inbound::Frame(Frame::Text(text)),
@@ -60,7 +60,7 @@ pub fn inbound(message: WireMessage) -> Inbound {
 /// Text goes out as a raw text frame built from its bytes: ws-core's [`Text`] is already
 /// valid UTF-8, and this avoids tungstenite's checked `Utf8Bytes` constructor scanning it
 /// again.
-pub fn outbound(message: Message) -> WireMessage {
+pub(crate) fn outbound(message: Message) -> WireMessage {
     match message {
         Message::Text(text) => WireMessage::Frame(WireFrame::message(
             text.into_bytes(),
@@ -72,12 +72,12 @@ pub fn outbound(message: Message) -> WireMessage {
 }
 
 /// A heartbeat Ping carrying the core's sequence number.
-pub fn ping(payload: PingPayload) -> WireMessage {
+pub(crate) fn ping(payload: PingPayload) -> WireMessage {
     WireMessage::Ping(Bytes::copy_from_slice(payload.as_bytes()))
 }
 
 /// A Close frame with `code` and `reason` (the core has checked both).
-pub fn close(code: CloseCode, reason: Text) -> WireMessage {
+pub(crate) fn close(code: CloseCode, reason: Text) -> WireMessage {
     // At most 123 bytes, already UTF-8: the check cannot fail and costs nothing.
     let reason = Utf8Bytes::try_from(reason.into_bytes()).unwrap_or_default();
     WireMessage::Close(Some(CloseFrame {

@@ -298,7 +298,7 @@ mod tests {
     fn providers_are_called_before_every_attempt() {
         let endpoint = Endpoint::from_fn(|attempt: Attempt| {
             let status = attempt.previous_status().unwrap_or(0);
-            Target::parse(&format!("ws://h/?token=t{}-{status}", attempt.number))
+            Target::parse(format!("ws://h/?token=t{}-{status}", attempt.number))
         });
         let refused = Error::Http {
             url: "ws://h/".into(),
@@ -328,7 +328,7 @@ mod tests {
 
         let endpoint = Endpoint::from_async_fn(|attempt: Attempt| async move {
             Target::parse("ws://h/")?
-                .with_header("authorization", &format!("Bearer {}", attempt.number))
+                .with_header("authorization", format!("Bearer {}", attempt.number))
         });
         let target = block_on(endpoint.resolve(Attempt::new(4, None))).unwrap();
         assert_eq!(target.headers()["authorization"], "Bearer 4");

@@ -7,7 +7,7 @@ use ws_core::{Message, Text};
 use crate::error::Error;
 
 /// Serialises `value` into a text message (one allocation, no UTF-8 re-check).
-pub fn json_message<T: Serialize + ?Sized>(value: &T) -> Result<Message, Error> {
+pub(crate) fn json_message<T: Serialize + ?Sized>(value: &T) -> Result<Message, Error> {
     let text = serde_json::to_string(value)?;
     Ok(Message::Text(Text::from(text)))
 }

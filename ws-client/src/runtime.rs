@@ -6,6 +6,8 @@
 //! reply, status publishing) is written once, here. ws-tokio, ws-async-std and ws-blocking
 //! are a `Runtime` each. An application never needs this module.
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -87,4 +89,18 @@ pub struct Connected<S> {
     pub server: String,
     /// The redacted URL.
     pub label: String,
+}
+
+/// Blocks this thread until `future` completes: how a blocking adapter's handles wait where
+/// the async ones await. The waker unparks this thread; it is made once per thread, so a wait
+/// allocates nothing.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    crate::channel::park(|cx| future.as_mut().poll(cx))
+}
+
+/// Like [`block_on`], giving up (`None`) once `deadline` has passed.
+pub fn block_until<F: Future>(future: F, deadline: Instant) -> Option<F::Output> {
+    let mut future = pin!(future);
+    crate::channel::park_until(deadline, |cx| future.as_mut().poll(cx))
 }

@@ -14,7 +14,7 @@ use tungstenite::handshake::client::Response;
 use tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
 use ws_core::{
     Action, CloseCode, ConnectionId, Disconnect, Event as CoreEvent, Input, Instant, State, Stats,
-    Supervisor, Text, TimerReason,
+    Supervisor, Text,
 };
 
 use crate::command::Command;
@@ -291,11 +291,6 @@ impl Session {
         self.supervisor.poll_timeout()
     }
 
-    /// The earliest deadline with its reason, for tracing.
-    pub(crate) fn next_deadline(&self) -> Option<(Instant, TimerReason)> {
-        self.supervisor.next_deadline()
-    }
-
     /// The lifecycle state.
     pub(crate) fn state(&self) -> State {
         self.supervisor.state()
@@ -309,11 +304,6 @@ impl Session {
     /// Whether the client has stopped for good (closed, gave up, or failed permanently).
     pub(crate) fn is_closed(&self) -> bool {
         self.supervisor.state() == State::Closed
-    }
-
-    /// The connection inputs must name right now, if any.
-    pub(crate) fn connection(&self) -> Option<ConnectionId> {
-        self.supervisor.connection()
     }
 
     fn feed(&mut self, input: Input, error: Option<Error>, now: Instant) {

@@ -6,13 +6,18 @@
 //! cargo run -p ws-tokio --example market_data
 //! ```
 //!
-//! The local exchange accepts only tokens issued in the last 2 s and restarts twice; after the
-//! first restart it stalls each new handshake for 2.5 s, so the token the client brought is
-//! stale by the time the server reads it and the server answers 401. Because the URL comes
+//! The local exchange accepts only tokens issued in the last 2 s and restarts twice (closing
+//! every connection with 1012, service restart); after the first restart it stalls the next
+//! handshake for 2.5 s, so the token the client brought is stale by the time the server reads
+//! it and the server answers 401. Because the URL comes
 //! from a function called before every attempt, the client treats that 401 as "fetch fresh
 //! credentials" (up to `auth_retries` times in a row) instead of giving up. The subscription
 //! is replayed first on every connection (`replay_on_open`); orders sent during an outage wait
 //! in the queue and go out after it.
+//!
+//! "Sent" means handed to an open connection. A server that crashes without closing loses
+//! whatever was still in flight to it, as with any WebSocket client; a protocol that must
+//! survive that acknowledges orders at the application level.
 
 // tungstenite's handshake callbacks return `Result<Response, ErrorResponse>`, a large `Err`.
 #![allow(clippy::result_large_err)]
@@ -24,8 +29,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as Wire;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use ws_tokio::{
     Attempt, ClientOptions, CloseCode, Config, Endpoint, Event, Jitter, Message, MessageExt, Target,
 };
@@ -80,48 +87,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let (client, mut events) = ws_tokio::connect(options);
 
-    // The trading logic: an order every 100 ms, wherever the connection is.
-    let orders = tokio::spawn({
-        let client = client.clone();
-        async move {
-            let mut sent = 0;
-            let mut every = tokio::time::interval(Duration::from_millis(100));
-            while epoch.elapsed() < Duration::from_secs(7) {
-                every.tick().await;
-                if client.send_json(&Op::Order { id: sent }).await.is_err() {
-                    break;
-                }
-                sent += 1;
-            }
-            sent
-        }
-    });
-    // The operator: two restarts, the second with stalled handshakes.
-    let operator = tokio::spawn({
-        let exchange = exchange.clone();
-        async move {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            say(epoch, "── exchange crashes");
-            exchange.stop();
-            tokio::time::sleep(Duration::from_millis(600)).await;
-            say(epoch, "── exchange back, its next handshake stalled 2.5 s");
-            exchange.stall_next_handshake(Duration::from_millis(2500));
-            exchange.start(Some(addr)).await.ok();
-            tokio::time::sleep(Duration::from_millis(3500)).await;
-            say(epoch, "── exchange crashes again");
-            exchange.stop();
-            tokio::time::sleep(Duration::from_millis(400)).await;
-            say(epoch, "── exchange back");
-            exchange.start(Some(addr)).await.ok();
-        }
-    });
+    let orders = tokio::spawn(trade(client.clone(), epoch));
+    let operator = tokio::spawn(operate(exchange.clone(), addr, epoch));
 
     let mut ticks = 0;
     let mut closing = false;
     while let Some(event) = events.next().await {
         match event {
             Event::Open { connection, .. } => {
-                say(epoch, &format!("open ({connection}), subscribed first"))
+                say(epoch, &format!("open ({connection}), subscribed first"));
             }
             Event::Message(message) => {
                 let tick: Tick = message.json()?;
@@ -177,6 +151,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The trading logic: an order every 100 ms for 7 s, whatever the connection is doing.
+/// Returns how many were sent.
+async fn trade(client: ws_tokio::Client, epoch: Instant) -> u64 {
+    let mut sent = 0;
+    let mut every = tokio::time::interval(Duration::from_millis(100));
+    while epoch.elapsed() < Duration::from_secs(7) {
+        every.tick().await;
+        if client.send_json(&Op::Order { id: sent }).await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    sent
+}
+
+/// The operator: two restarts, the first followed by a stalled handshake.
+async fn operate(exchange: Exchange, addr: SocketAddr, epoch: Instant) {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    say(epoch, "── exchange restarts");
+    exchange.stop().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    say(epoch, "── exchange back, its next handshake stalled 2.5 s");
+    exchange.stall_next_handshake(Duration::from_millis(2500));
+    exchange.start(Some(addr)).await.ok();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    say(epoch, "── exchange restarts again");
+    exchange.stop().await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    say(epoch, "── exchange back");
+    exchange.start(Some(addr)).await.ok();
+}
+
 fn say(epoch: Instant, line: &str) {
     println!("{:>6.3}s  {line}", epoch.elapsed().as_secs_f64());
 }
@@ -189,7 +195,7 @@ struct ExchangeState {
     epoch: Instant,
     orders: Vec<u64>,
     stall: Option<Duration>,
-    running: Option<tokio::task::JoinHandle<()>>,
+    running: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Exchange {
@@ -210,10 +216,13 @@ impl Exchange {
         self.0.lock().unwrap().stall = Some(delay);
     }
 
-    /// Stops listening and drops every connection at once, as a crash would.
-    fn stop(&self) {
-        if let Some(running) = self.0.lock().unwrap().running.take() {
-            running.abort();
+    /// Stops listening and closes every connection with 1012 (service restart), reading what
+    /// the clients sent until their Close replies arrive.
+    async fn stop(&self) {
+        let running = self.0.lock().unwrap().running.take();
+        if let Some((stop, accepting)) = running {
+            let _ = stop.send(true);
+            let _ = accepting.await;
         }
     }
 
@@ -221,17 +230,29 @@ impl Exchange {
         let listener = TcpListener::bind(addr.unwrap_or(([127, 0, 0, 1], 0).into())).await?;
         let addr = listener.local_addr()?;
         let exchange = self.clone();
-        let running = tokio::spawn(async move {
+        let (stop, stopping) = watch::channel(false);
+        let accepting = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
-            while let Ok((tcp, _)) = listener.accept().await {
-                connections.spawn(exchange.clone().serve(tcp));
+            let mut stopped = stopping.clone();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((tcp, _)) => {
+                            connections.spawn(exchange.clone().serve(tcp, stopping.clone()));
+                        }
+                        Err(_) => break,
+                    },
+                    _ = stopped.changed() => break,
+                }
             }
+            drop(listener);
+            while connections.join_next().await.is_some() {}
         });
-        self.0.lock().unwrap().running = Some(running);
+        self.0.lock().unwrap().running = Some((stop, accepting));
         Ok(addr)
     }
 
-    async fn serve(self, tcp: tokio::net::TcpStream) {
+    async fn serve(self, tcp: tokio::net::TcpStream, mut stopping: watch::Receiver<bool>) {
         let stall = self.0.lock().unwrap().stall.take();
         if let Some(stall) = stall {
             tokio::time::sleep(stall).await;
@@ -267,9 +288,17 @@ impl Exchange {
         };
         let mut every = tokio::time::interval(Duration::from_millis(50));
         let mut price = 100.0;
+        let mut closing = false;
         loop {
             tokio::select! {
-                _ = every.tick() => {
+                _ = stopping.changed(), if !closing => {
+                    closing = true;
+                    let restart = CloseFrame { code: 1012.into(), reason: "restart".into() };
+                    if socket.close(Some(restart)).await.is_err() {
+                        return;
+                    }
+                }
+                _ = every.tick(), if !closing => {
                     price += 0.25;
                     for symbol in &symbols {
                         let tick = serde_json::to_string(&Tick { symbol: symbol.clone(), price }).unwrap();

@@ -4,8 +4,11 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
+#[cfg(test)]
+use std::pin::pin;
 use std::sync::PoisonError;
+#[cfg(test)]
 use std::sync::mpsc::RecvTimeoutError;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
@@ -15,7 +18,7 @@ use super::sync::{Arc, Mutex, MutexGuard};
 
 /// Why a value was handed back without waiting.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Refused<T> {
+pub(crate) enum Refused<T> {
     /// No room now.
     Full(T),
     /// The receiver closed the channel or is gone (or this sender was detached).
@@ -149,7 +152,7 @@ fn wake_everyone<'a, T>(shared: &'a Shared<T>, mut state: MutexGuard<'a, State<T
 }
 
 /// A bounded channel holding at most `capacity` values (at least 1).
-pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+pub(crate) fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Mutex::new(State {
         queue: VecDeque::new(),
         capacity: capacity.max(1),
@@ -168,7 +171,7 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 /// A sending end; clones send into the same channel.
-pub struct Sender<T> {
+pub(crate) struct Sender<T> {
     pub(super) shared: Shared<T>,
     /// Counted in `senders` (until [`detach`](Self::detach)).
     attached: bool,
@@ -177,7 +180,7 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// Queues `value` if there is room, without waiting. A detached sender is refused as
     /// if the channel were closed.
-    pub fn try_send(&self, value: T) -> Result<(), Refused<T>> {
+    pub(crate) fn try_send(&self, value: T) -> Result<(), Refused<T>> {
         let mut state = lock(&self.shared);
         if state.closed || !self.attached {
             return Err(Refused::Closed(value));
@@ -200,7 +203,7 @@ impl<T> Sender<T> {
     /// Polled again after it returned `Ready`, the future returns `Pending` and never wakes
     /// the task: like a fused future it never sends twice, never hands a value back twice,
     /// registers nothing and does not panic (an `async fn` would).
-    pub fn send(&self, value: T) -> impl Future<Output = Result<(), T>> {
+    pub(crate) fn send(&self, value: T) -> impl Future<Output = Result<(), T>> {
         Sending {
             sender: self,
             value: Some(value),
@@ -209,7 +212,8 @@ impl<T> Sender<T> {
     }
 
     /// Like [`send`](Self::send), blocking this thread while the channel is full.
-    pub fn send_blocking(&self, value: T) -> Result<(), T> {
+    #[cfg(test)]
+    pub(crate) fn send_blocking(&self, value: T) -> Result<(), T> {
         let mut send = pin!(self.send(value));
         park(|cx| send.as_mut().poll(cx))
     }
@@ -304,7 +308,7 @@ impl<T> Sender<T> {
     ///
     /// Polled again after it returned `Ready`, the future returns `Ready` again at once (a
     /// closed channel stays closed) and registers nothing.
-    pub fn closed(&self) -> impl Future<Output = ()> {
+    pub(crate) fn closed(&self) -> impl Future<Output = ()> {
         Closed {
             sender: self,
             closing: None,
@@ -429,14 +433,14 @@ impl<T> Drop for Closed<'_, T> {
 }
 
 /// The receiving end.
-pub struct Receiver<T> {
+pub(crate) struct Receiver<T> {
     pub(super) shared: Shared<T>,
 }
 
 impl<T> Receiver<T> {
     /// The next value; `Ready(None)` once the channel is closed or every sender is gone, and
     /// nothing is left. That end is final: polled again, it returns `Ready(None)` again.
-    pub fn poll_recv(&self, cx: &Context<'_>) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv(&self, cx: &Context<'_>) -> Poll<Option<T>> {
         let mut state = lock(&self.shared);
         let mut deferred = Deferred::default();
         let outcome = if let Some(value) = state.queue.pop_front() {
@@ -458,19 +462,21 @@ impl<T> Receiver<T> {
 
     /// The next value, blocking this thread until there is one; `None` once the channel is
     /// closed or every sender is gone, and nothing is left.
-    pub fn recv_blocking(&self) -> Option<T> {
+    #[cfg(test)]
+    pub(crate) fn recv_blocking(&self) -> Option<T> {
         park(|cx| self.poll_recv(cx))
     }
 
     /// Like [`recv_blocking`](Self::recv_blocking), giving up at `deadline`.
-    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+    #[cfg(test)]
+    pub(crate) fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         park_until(deadline, |cx| self.poll_recv(cx))
             .ok_or(RecvTimeoutError::Timeout)?
             .ok_or(RecvTimeoutError::Disconnected)
     }
 
     /// A value already queued, without waiting.
-    pub fn try_recv(&self) -> Option<T> {
+    pub(crate) fn try_recv(&self) -> Option<T> {
         let mut state = lock(&self.shared);
         let value = state.queue.pop_front();
         let mut deferred = Deferred::default();
@@ -482,23 +488,18 @@ impl<T> Receiver<T> {
     }
 
     /// Values queued now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         lock(&self.shared).queue.len()
     }
 
-    /// Whether nothing is queued now.
-    pub fn is_empty(&self) -> bool {
-        lock(&self.shared).queue.is_empty()
-    }
-
     /// Whether the receiver will see no more values once the queue is empty.
-    pub fn is_terminated(&self) -> bool {
+    pub(crate) fn is_terminated(&self) -> bool {
         let state = lock(&self.shared);
         state.queue.is_empty() && (state.closed || state.senders == 0)
     }
 
     /// Refuses every later send; what is queued can still be received.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         let mut state = lock(&self.shared);
         state.closed = true;
         wake_everyone(&self.shared, state);
@@ -524,7 +525,7 @@ super::sync::thread_local! {
 
 /// Polls `poll` until it is ready, parking the thread in between. A wake-up that finds
 /// nothing ready (a stale waker, a spurious unpark) only costs another poll.
-pub(super) fn park<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+pub(crate) fn park<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
     UNPARK.with(|waker| {
         let mut cx = Context::from_waker(waker);
         loop {
@@ -537,7 +538,7 @@ pub(super) fn park<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
 }
 
 /// Like [`park`], giving up (`None`) once `deadline` has passed.
-fn park_until<T>(
+pub(crate) fn park_until<T>(
     deadline: Instant,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
 ) -> Option<T> {

@@ -19,9 +19,9 @@
 //! that then gives up without using the room passes it on to the next. Sends from one task
 //! stay in order, sends from concurrent tasks have no order anyway.
 //!
-//! Async callers wait through [`Context`](std::task::Context)s; blocking callers use the
-//! `*_blocking` methods, which poll the same way with a waker that unparks their thread (one
-//! per thread, made on its first wait, so waiting allocates nothing after that).
+//! Async callers wait through [`Context`](std::task::Context)s; blocking callers poll the same
+//! futures with [`park`], whose waker unparks their thread (one per thread, made on its first
+//! wait, so waiting allocates nothing after that).
 //!
 //! The concurrency is model-checked with loom: `model.rs` builds the same `imp.rs` on loom's
 //! primitives and explores the interleavings of senders, receiver, closing and dropping.
@@ -32,7 +32,7 @@ mod model;
 #[cfg(test)]
 mod tests;
 
-pub use imp::{Receiver, Refused, Sender, bounded};
+pub(crate) use imp::{Receiver, Refused, Sender, bounded, park, park_until};
 
 /// The primitives `imp.rs` is written against: std's (loom's in `model.rs`).
 mod sync {

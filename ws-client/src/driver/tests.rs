@@ -10,7 +10,7 @@ use std::task::{Wake, Waker};
 use std::time::Duration;
 
 use tungstenite::protocol::CloseFrame;
-use ws_core::{CloseCode, Config, Disconnect, Message, SendErrorKind, Text};
+use ws_core::{CloseCode, Config, Disconnect, SendErrorKind, Text};
 
 use super::*;
 
