@@ -88,6 +88,11 @@ impl TlsFront {
     pub fn failed_handshakes(&self) -> usize {
         self.state.read(|s| s.failed)
     }
+
+    /// Waits until at least `n` TLS handshakes have failed; `false` on timeout.
+    pub fn wait_for_failed_handshakes(&self, n: usize, timeout: std::time::Duration) -> bool {
+        self.state.wait_until(timeout, |s| s.failed >= n)
+    }
 }
 
 impl Drop for TlsFront {
