@@ -99,7 +99,8 @@ impl conformance::Handle for Handle {
     }
 
     fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.runtime.block_on(self.client.send_text(text.to_owned()))
+        self.runtime
+            .block_on(self.client.send_text(text.to_owned()))
     }
 
     fn send_binary(&self, bytes: Bytes) -> Result<(), SendError> {
