@@ -115,7 +115,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
 
     // Open and idle: the drop closes with 1001 (going away) and waits for the server's reply.
     let (client, mut events) = ws_blocking::connect(
-        ClientOptions::builder(&server.url())
+        ClientOptions::builder(server.url())
             .config(fast_config().build().unwrap())
             .build()
             .unwrap(),
@@ -148,7 +148,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
 
     // Connecting to a server that never answers the handshake: the connect thread is joined.
     let (client, events) = ws_blocking::connect(
-        ClientOptions::builder(&hanging.url())
+        ClientOptions::builder(hanging.url())
             .config(fast_config().build().unwrap())
             .build()
             .unwrap(),
@@ -178,7 +178,7 @@ fn dropping_the_handles_closes_gracefully_and_leaks_nothing() {
     // drop.
     let close_timeout = Duration::from_millis(300);
     let (client, mut events) = ws_blocking::connect(
-        ClientOptions::builder(&proxy.url())
+        ClientOptions::builder(proxy.url())
             .config(fast_config().close_timeout(close_timeout).build().unwrap())
             .build()
             .unwrap(),
