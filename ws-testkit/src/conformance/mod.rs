@@ -11,9 +11,10 @@
 //! # Plugging an adapter in
 //!
 //! Async adapters cannot share test code directly (each runtime has its own executor), so a
-//! scenario sees an adapter through a small blocking facade: implement [`Adapter`] and
-//! [`Client`] in the adapter's test crate (an async one owns a runtime and blocks on it from
-//! the test thread), then generate one `#[test]` per scenario:
+//! scenario sees an adapter through a small blocking facade: implement [`Adapter`],
+//! [`Handle`], [`Events`], [`Driver`] and [`StateWatch`] in the adapter's test crate (an
+//! async one owns a runtime and blocks on it for every call, from whichever thread makes it),
+//! then generate one `#[test]` per scenario:
 //!
 //! ```ignore
 //! // tests/conformance.rs of an adapter crate
