@@ -4,13 +4,37 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{WAIT, fast_config, is_open, wait_for};
-use ws_blocking::{ClientOptions, Event};
+use ws_blocking::{ClientOptions, Config, ConfigBuilder, Event, Events, Jitter};
+use ws_testkit::conformance::WAIT;
 use ws_testkit::{Behavior, FaultProxy, HandshakeMode, ProxyMode, TestServer};
+
+/// Reconnects quickly and deterministically.
+fn fast_config() -> ConfigBuilder {
+    Config::builder()
+        .initial_delay(Duration::from_millis(10))
+        .max_delay(Duration::from_millis(50))
+        .jitter(Jitter::None)
+}
+
+fn is_open(event: &Event) -> bool {
+    matches!(event, Event::Open { .. })
+}
+
+/// Skips events until one matches, within [`WAIT`].
+fn wait_for(events: &mut Events, what: &str, matches: impl Fn(&Event) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(event) if matches(&event) => return,
+            Ok(event) => seen.push(event),
+            Err(error) => panic!("no {what} ({error}); events seen: {seen:?}"),
+        }
+    }
+}
 
 fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).expect("procfs").count()

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use crate::behavior::{HandshakeMode, PingMode};
 use crate::handshake::{parse_request, read_request_head, refusal, select_subprotocol};
-use crate::recording::{Payload, Received, ServerState};
+use crate::recording::{Payload, Received, ServerClose, ServerState};
 use crate::watched::Watched;
 use crate::wire::{ServerStream, pong_frame};
 
@@ -138,7 +138,11 @@ async fn accept_and_run(stream: ServerStream, state: State) {
             ws.get_mut().handshake_done();
             let conn = registration.conn;
             let client_close = run(ws, conn, &state, commands, commands_tx).await;
-            state.update(|s| s.client_close_codes.push(client_close));
+            state.update(|s| {
+                s.client_close_codes
+                    .push(client_close.as_ref().map(|(code, _)| *code));
+                s.client_close_frames.push(client_close);
+            });
             drop(registration);
         }
         (Err(err), _) => tracing::debug!(%err, "handshake failed"),
@@ -146,14 +150,15 @@ async fn accept_and_run(stream: ServerStream, state: State) {
     }
 }
 
-/// The message loop. Returns the close code the client sent, if it sent a Close frame.
+/// The message loop. Returns the close code and reason the client sent, if it sent a Close
+/// frame with a code.
 async fn run(
     mut ws: WebSocketStream<ServerStream>,
     conn: usize,
     state: &State,
     mut commands: mpsc::UnboundedReceiver<Command>,
     myself: mpsc::UnboundedSender<Command>,
-) -> Option<u16> {
+) -> Option<(u16, String)> {
     let mut client_close = None;
     loop {
         tokio::select! {
@@ -168,7 +173,15 @@ async fn run(
                     }
                     Command::Close { code, reason } => {
                         let frame = CloseFrame { code: code.into(), reason: reason.into() };
-                        ws.close(Some(frame)).await
+                        let written = ws.close(Some(frame)).await;
+                        if written.is_ok() {
+                            state.update(|s| s.server_closes.push(ServerClose {
+                                conn,
+                                sent: Instant::now(),
+                                answered: None,
+                            }));
+                        }
+                        written
                     }
                     Command::Stall { done } => {
                         state.update(|s| s.open.remove(&conn));
@@ -193,7 +206,17 @@ async fn run(
                     None => break,
                 };
                 if let Message::Close(frame) = &message {
-                    client_close = frame.as_ref().map(|f| u16::from(f.code));
+                    client_close = frame
+                        .as_ref()
+                        .map(|f| (u16::from(f.code), f.reason.as_str().to_owned()));
+                    let now = Instant::now();
+                    state.update(|s| {
+                        for close in &mut s.server_closes {
+                            if close.conn == conn && close.answered.is_none() {
+                                close.answered = Some(now);
+                            }
+                        }
+                    });
                 }
                 let reply = serve_message(message, conn, state, &myself);
                 if let Some(reply) = reply {
@@ -263,18 +286,21 @@ fn serve_message(
             echo.then_some(Reply::Message(Message::Binary(bytes)))
         }
         // tungstenite's own Pong is dropped by `ServerStream`; this is the only answer.
-        Message::Ping(payload) => match pings {
-            PingMode::Answer => Some(Reply::Raw(pong_frame(&payload))),
-            PingMode::Ignore => None,
-            PingMode::Delay(delay) => {
-                let myself = myself.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    let _ = myself.send(Command::Raw(pong_frame(&payload)));
-                });
-                None
+        Message::Ping(payload) => {
+            state.update(|s| s.client_pings += 1);
+            match pings {
+                PingMode::Answer => Some(Reply::Raw(pong_frame(&payload))),
+                PingMode::Ignore => None,
+                PingMode::Delay(delay) => {
+                    let myself = myself.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = myself.send(Command::Raw(pong_frame(&payload)));
+                    });
+                    None
+                }
             }
-        },
+        }
         Message::Pong(payload) => {
             state.update(|s| s.pongs.push(payload));
             None

@@ -33,6 +33,7 @@ mod proxy;
 mod recording;
 mod runtime;
 mod server;
+mod tls_front;
 mod watched;
 mod wire;
 
@@ -40,3 +41,4 @@ pub use behavior::{AppHeartbeat, Behavior, HandshakeMode, PingMode};
 pub use proxy::{FaultProxy, ProxyMode};
 pub use recording::{HandshakeRequest, Payload, Received};
 pub use server::TestServer;
+pub use tls_front::TlsFront;

@@ -66,6 +66,16 @@ impl HandshakeRequest {
     }
 }
 
+/// A closing handshake the server started, and when the client's Close came back.
+#[derive(Debug)]
+pub(crate) struct ServerClose {
+    pub(crate) conn: usize,
+    /// When the server's Close frame was on the socket.
+    pub(crate) sent: Instant,
+    /// When the client's Close frame arrived, if it did.
+    pub(crate) answered: Option<Instant>,
+}
+
 /// Everything the server shares between its tasks and the test thread.
 #[derive(Debug, Default)]
 pub(crate) struct ServerState {
@@ -80,6 +90,12 @@ pub(crate) struct ServerState {
     pub(crate) app_pings: usize,
     pub(crate) pongs: Vec<Bytes>,
     pub(crate) client_close_codes: Vec<Option<u16>>,
+    /// The code and reason of the client's Close frame, per ended connection (as above).
+    pub(crate) client_close_frames: Vec<Option<(u16, String)>>,
+    /// Closing handshakes the server started, in order.
+    pub(crate) server_closes: Vec<ServerClose>,
+    /// Protocol Pings received from clients.
+    pub(crate) client_pings: usize,
     /// Command channels of the open, non-stalled connections, by connection number.
     pub(crate) open: HashMap<usize, UnboundedSender<Command>>,
 }

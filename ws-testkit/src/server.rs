@@ -248,6 +248,46 @@ impl TestServer {
         self.state.read(|s| s.client_close_codes.clone())
     }
 
+    /// For every connection that ended, the code and reason of the Close frame the client
+    /// sent, or `None` (as [`TestServer::client_close_codes`]).
+    pub fn client_close_frames(&self) -> Vec<Option<(u16, String)>> {
+        self.state.read(|s| s.client_close_frames.clone())
+    }
+
+    /// For every closing handshake the server started ([`TestServer::close_all`]), in order:
+    /// how long after the server's Close was on the socket the client's Close arrived, or
+    /// `None` while it has not.
+    pub fn close_replies(&self) -> Vec<Option<Duration>> {
+        self.state.read(|s| {
+            s.server_closes
+                .iter()
+                .map(|close| close.answered.map(|at| at.duration_since(close.sent)))
+                .collect()
+        })
+    }
+
+    /// Waits until the client has answered at least `n` of the server's Close frames;
+    /// `false` on timeout.
+    pub fn wait_for_close_replies(&self, n: usize, timeout: Duration) -> bool {
+        self.state.wait_until(timeout, |s| {
+            s.server_closes
+                .iter()
+                .filter(|close| close.answered.is_some())
+                .count()
+                >= n
+        })
+    }
+
+    /// Number of protocol Pings received from clients (answered or not).
+    pub fn client_pings(&self) -> usize {
+        self.state.read(|s| s.client_pings)
+    }
+
+    /// Waits until at least `n` protocol Pings have been received; `false` on timeout.
+    pub fn wait_for_client_pings(&self, n: usize, timeout: Duration) -> bool {
+        self.state.wait_until(timeout, |s| s.client_pings >= n)
+    }
+
     /// Payloads of the Pongs received (answers to [`TestServer::send_ping`]), in order.
     pub fn pongs(&self) -> Vec<Bytes> {
         self.state.read(|s| s.pongs.clone())

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::Instant;
-use ws_tokio::{ClientOptions, Config, Disconnect, Endpoint, Error, Event, Jitter, Target};
+use ws_tokio::{ClientOptions, Config, Endpoint, Error, Event, Jitter, Target, Timeout};
 
 fn failing_provider() -> Endpoint {
     Endpoint::from_fn(|attempt| {
@@ -60,17 +60,15 @@ async fn backoff_delays_follow_the_config_on_tokios_clock() {
         ]
     );
     assert_eq!(started.elapsed(), Duration::from_secs(70));
-    let Some(Event::Disconnected {
-        error: Some(error), ..
-    }) = events
+    let Some(Event::ConnectFailed { error, .. }) = events
         .iter()
-        .find(|e| matches!(e, Event::Disconnected { .. }))
+        .find(|e| matches!(e, Event::ConnectFailed { .. }))
     else {
         panic!("{events:?}");
     };
     assert_eq!(
         error.to_string(),
-        "the URL provider failed: token service down (0)"
+        "the URL function failed: token service down (0)"
     );
 }
 
@@ -95,10 +93,12 @@ async fn a_hanging_provider_hits_the_connect_timeout_to_the_tick() {
             events.as_slice(),
             [
                 Event::Connecting { attempt: 0 },
-                Event::Disconnected {
-                    cause: Disconnect::ConnectTimeout,
+                Event::ConnectFailed {
+                    error: Error::Timeout {
+                        what: Timeout::Connect,
+                        ..
+                    },
                     will_reconnect: false,
-                    ..
                 },
                 Event::GaveUp {
                     attempts: 0,

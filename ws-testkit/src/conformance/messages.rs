@@ -1,13 +1,68 @@
-//! Payload scenarios: binary and JSON round trips, a 10 MiB message, and what happens when
-//! the server sends something the client must refuse (too large, or an invalid frame).
+//! Payload scenarios: text, binary and JSON round trips, a 10 MiB message, sends queued while
+//! connecting, sends that must not wait for a timer, and what happens when the server sends
+//! something the client must refuse (too large, or an invalid frame).
+
+use std::time::{Duration, Instant};
 
 use ws_client::{Error, Event};
-use ws_core::{Bytes, Disconnect, Message, TransportError};
+use ws_core::{Bytes, Disconnect, Message, SendErrorKind, State, TransportError};
 
-use super::observe::{Scenario, describe_all, is_closed, is_open};
+use super::observe::{Scenario, describe, describe_all, is_closed, is_open};
 use super::setup::{INITIAL_DELAY, build, fast_reconnect, options};
-use super::{Adapter, Client, WAIT, quiet_window};
-use crate::TestServer;
+use super::{Adapter, Client, Events, Handle, SLACK, WAIT, quiet_window};
+use crate::{Behavior, HandshakeMode, TestServer};
+
+/// The first events are exactly `Connecting { attempt: 0 }` and `Open` (no subprotocol was
+/// offered); a text, a binary and a JSON message sent through their own calls come back in
+/// order, and the counters say 3 sent, 3 received, 1 attempt.
+pub fn text_binary_and_json_echo_in_order_and_are_counted<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(
+        adapter,
+        "text_binary_and_json_echo_in_order_and_are_counted",
+    );
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    let first = client.next_event(WAIT);
+    let second = client.next_event(WAIT);
+    s.check(
+        matches!(
+            (&first, &second),
+            (
+                Some(Event::Connecting { attempt: 0 }),
+                Some(Event::Open { subprotocol: None, .. })
+            )
+        ),
+        || format!("expected Connecting {{ attempt: 0 }} then Open {{ subprotocol: None }}, got {first:?} then {second:?}"),
+    );
+    s.check(client.state() == State::Open, || {
+        format!("expected state Open, got {:?}", client.state())
+    });
+
+    let json = serde_json::json!({ "cmd": 1, "msg": "hi" });
+    let sent = (
+        client.send_text("hello"),
+        client.send_binary(Bytes::from_static(&[1, 2, 3])),
+        client.send_json(&json).map_err(|e| e.to_string()),
+    );
+    s.check(matches!(sent, (Ok(()), Ok(()), Ok(()))), || {
+        format!("the sends must be taken: {sent:?}")
+    });
+    let echoed = s.next_messages(&mut client, 3, WAIT);
+    let parsed = echoed[2]
+        .as_text()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+    s.check(
+        echoed[0].as_text() == Some("hello")
+            && echoed[1] == Message::Binary(Bytes::from_static(&[1, 2, 3]))
+            && parsed.as_ref() == Some(&json),
+        || format!("expected \"hello\", [1, 2, 3] and {json} back in order, got {echoed:?}"),
+    );
+    let stats = client.stats();
+    s.check(
+        (stats.messages_sent, stats.messages_received, stats.attempts) == (3, 3, 1),
+        || format!("expected 3 sent, 3 received, 1 attempt; stats {stats:?}"),
+    );
+}
 
 /// Binary payloads (every byte value, and an empty one) come back from an echo server
 /// unchanged and in order.
@@ -52,7 +107,7 @@ pub fn json_messages_round_trip<A: Adapter>(adapter: &A) {
         "cursor": null,
         "note": "héllo ✓ \"quoted\"",
     });
-    if let Err(error) = client.send_json(&value) {
+    if let Err(error) = client.handle().send_json(&value) {
         s.fail(format_args!("send_json failed: {error}"));
     }
     let echoed = s.next_messages(&mut client, 1, WAIT);
@@ -119,6 +174,7 @@ pub fn ten_mib_message_round_trips_intact<A: Adapter>(adapter: &A) {
 /// the server would only send it again.
 pub fn oversized_message_is_a_typed_error_without_reconnect<A: Adapter>(adapter: &A) {
     const LIMIT: usize = 64 << 10;
+    const SENT: usize = 1 << 20;
     let s = Scenario::new(
         adapter,
         "oversized_message_is_a_typed_error_without_reconnect",
@@ -129,7 +185,7 @@ pub fn oversized_message_is_a_typed_error_without_reconnect<A: Adapter>(adapter:
     ));
     s.wait_for(&mut client, WAIT, "Open", is_open);
 
-    let sent = server.send_binary(&vec![0x5a; 1 << 20]);
+    let sent = server.send_binary(&vec![0x5a; SENT]);
     s.check(sent == 1, || {
         format!("the server has {sent} open connections, expected 1")
     });
@@ -143,17 +199,32 @@ pub fn oversized_message_is_a_typed_error_without_reconnect<A: Adapter>(adapter:
             Some(Event::Disconnected {
                 cause: Disconnect::Transport(TransportError::MessageTooLarge),
                 will_reconnect: false,
-                error: Some(Error::MessageTooLarge { size, max }),
+                error: Some(Error::MessageTooLarge {
+                    size: SENT,
+                    max: LIMIT
+                }),
                 ..
-            }) if *max == LIMIT && *size > LIMIT
+            })
         ),
         || {
             format!(
                 "expected Disconnected {{ cause: Transport(MessageTooLarge), will_reconnect: \
-                 false, error: MessageTooLarge {{ max: {LIMIT}, size > max }} }}; events:{}",
+                 false, error: MessageTooLarge {{ size: {SENT}, max: {LIMIT} }} }}; events:{}",
                 describe_all(&events)
             )
         },
+    );
+    let text = disconnected
+        .and_then(|e| match e {
+            Event::Disconnected {
+                error: Some(error), ..
+            } => Some(error.to_string()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    s.check(
+        text == "the peer sent a message of 1048576 bytes, over the limit of 65536 bytes",
+        || format!("unexpected error text {text:?}"),
     );
     no_message_and_no_reconnect(&s, &mut client, &server, &events);
 }
@@ -182,14 +253,14 @@ pub fn invalid_frame_is_a_typed_protocol_error<A: Adapter>(adapter: &A) {
             Some(Event::Disconnected {
                 cause: Disconnect::Transport(TransportError::Protocol),
                 will_reconnect: false,
-                error: Some(Error::Protocol { .. }),
+                error: Some(Error::Protocol { reason, .. }),
                 ..
-            })
+            }) if reason.contains("Reserved bits")
         ),
         || {
             format!(
                 "expected Disconnected {{ cause: Transport(Protocol), will_reconnect: false, \
-                 error: Protocol {{ .. }} }}; events:{}",
+                 error: Protocol {{ reason: \"…Reserved bits…\" }} }}; events:{}",
                 describe_all(&events)
             )
         },
@@ -200,9 +271,9 @@ pub fn invalid_frame_is_a_typed_protocol_error<A: Adapter>(adapter: &A) {
 /// After a refused payload: nothing was delivered as a message, nothing follows `Closed`, and
 /// the server sees no second handshake.
 #[track_caller]
-fn no_message_and_no_reconnect<C: Client>(
+fn no_message_and_no_reconnect<H: Handle, E: Events>(
     s: &Scenario,
-    client: &mut C,
+    client: &mut Client<H, E>,
     server: &TestServer,
     events: &[Event],
 ) {
@@ -221,5 +292,78 @@ fn no_message_and_no_reconnect<C: Client>(
             "expected no reconnect, the server saw {} handshake requests",
             server.handshake_attempts()
         )
+    });
+}
+
+/// Sent while the handshake is held back, two messages fit the queue (`queue_max_messages`
+/// 2) and the third is handed back at once as rejected; the two go out, in order, as soon as
+/// the connection opens.
+pub fn sends_while_connecting_are_queued_and_overflow_is_rejected<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(
+        adapter,
+        "sends_while_connecting_are_queued_and_overflow_is_rejected",
+    );
+    let server = TestServer::start_with(Behavior {
+        handshake: HandshakeMode::Delay(Duration::from_millis(200)),
+        ..Behavior::default()
+    });
+    let config = fast_reconnect().queue_max_messages(2);
+    let mut client = adapter.start(build(options(&server.url(), config)));
+    for text in ["a", "b", "c"] {
+        if let Err(error) = client.try_send(Message::from(text)) {
+            s.fail(format_args!("try_send({text:?}) failed: {error}"));
+        }
+    }
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while seen.len() < 4 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some(event) = client.next_event(left) else {
+            s.fail(format_args!("only saw {seen:?} within {WAIT:?}"))
+        };
+        match &event {
+            Event::Rejected {
+                message,
+                reason: SendErrorKind::QueueFull,
+            } => seen.push(format!(
+                "rejected {}",
+                message.as_text().unwrap_or("<binary>")
+            )),
+            Event::Message(message) => {
+                seen.push(format!("echo {}", message.as_text().unwrap_or("<binary>")));
+            }
+            Event::Open { .. } => seen.push("open".to_owned()),
+            Event::Connecting { attempt: 0 } | Event::Rtt(_) => {}
+            other => seen.push(describe(other)),
+        }
+    }
+    s.check(seen == ["rejected c", "open", "echo a", "echo b"], || {
+        format!("expected [rejected c, open, echo a, echo b], got {seen:?}")
+    });
+}
+
+/// With an hourly ping, the driver's only deadline is an hour away: a send that waited for it
+/// would never arrive. Each of 20 sends must reach the server at once.
+pub fn each_send_wakes_the_driver_at_once<A: Adapter>(adapter: &A) {
+    const SENDS: usize = 20;
+    let s = Scenario::new(adapter, "each_send_wakes_the_driver_at_once");
+    let server = TestServer::start_with(Behavior {
+        echo: false,
+        ..Behavior::default()
+    });
+    let config = fast_reconnect().ping_interval(Duration::from_secs(3600));
+    let mut client = adapter.start(build(options(&server.url(), config)));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+    let mut slowest = Duration::ZERO;
+    for i in 0..SENDS {
+        let started = Instant::now();
+        s.send(&client, format!("m{i}"));
+        s.check(server.wait_for_received(i + 1, WAIT), || {
+            format!("message {i} never reached the server")
+        });
+        slowest = slowest.max(started.elapsed());
+    }
+    s.check(slowest <= SLACK, || {
+        format!("a send took {slowest:?} to reach the server (allowed {SLACK:?})")
     });
 }

@@ -11,9 +11,10 @@
 //! # Plugging an adapter in
 //!
 //! Async adapters cannot share test code directly (each runtime has its own executor), so a
-//! scenario sees an adapter through a small blocking facade: implement [`Adapter`] and
-//! [`Client`] in the adapter's test crate (an async one owns a runtime and blocks on it from
-//! the test thread), then generate one `#[test]` per scenario:
+//! scenario sees an adapter through a small blocking facade: implement [`Adapter`],
+//! [`Handle`], [`Events`], [`Driver`] and [`StateWatch`] in the adapter's test crate (an
+//! async one owns a runtime and blocks on it for every call, from whichever thread makes it),
+//! then generate one `#[test]` per scenario:
 //!
 //! ```ignore
 //! // tests/conformance.rs of an adapter crate
@@ -29,56 +30,71 @@
 //! derived from the configured delays ([`quiet_window`]): the window is the assertion.
 
 mod close;
+mod facade;
+mod handles;
+mod handshake;
 mod heartbeat;
 mod messages;
 mod observe;
+mod race;
 mod reconnect;
 mod setup;
+mod tls;
 
 use std::time::Duration;
 
 pub use close::{
+    close_during_a_hanging_handshake_ends_the_attempt_at_once,
+    close_while_waiting_out_a_retry_after_ends_at_once,
     graceful_close_sends_1000_and_does_not_reconnect, no_reconnect_after_close_1008,
-    no_reconnect_after_http_401,
+    no_reconnect_after_http_401, peer_close_code_and_reason_reach_the_application,
+    peer_close_is_answered_within_close_timeout,
+    peer_close_is_answered_within_close_timeout_while_the_application_is_not_reading,
+};
+pub use facade::{Adapter, Client, Driver, Events, Handle, StateWatch};
+pub use handles::{
+    a_new_client_reports_connecting_before_its_driver_runs, dropping_every_handle_closes_with_1001,
+    dropping_every_handle_during_an_outage_stops_the_driver, dropping_the_driver_stops_the_client,
+    sends_after_close_are_handed_back_in_the_error,
+    state_watch_follows_the_lifecycle_and_ends_when_closed,
+    the_driver_runs_on_a_thread_of_the_applications_choosing,
+};
+pub use handshake::{
+    async_url_function_is_awaited_before_every_attempt,
+    headers_and_subprotocols_are_sent_and_the_choice_reported, tokens_never_show_in_debug_output,
+    url_function_gives_every_attempt_a_fresh_token,
 };
 pub use heartbeat::{
     dead_peer_is_detected_within_the_heartbeat_bound,
+    network_changed_probes_an_open_connection_at_once,
+    peer_deaf_to_pings_is_declared_dead_after_ping_interval_plus_pong_timeout,
     peer_pings_are_answered_while_the_application_is_idle,
+    peer_that_stops_reading_is_declared_dead_on_time_and_unblocks_the_sender,
+    slow_reader_keeps_the_heartbeat_going_and_loses_nothing,
 };
 pub use messages::{
-    binary_messages_round_trip, invalid_frame_is_a_typed_protocol_error, json_messages_round_trip,
-    oversized_message_is_a_typed_error_without_reconnect, ten_mib_message_round_trips_intact,
+    binary_messages_round_trip, each_send_wakes_the_driver_at_once,
+    invalid_frame_is_a_typed_protocol_error, json_messages_round_trip,
+    oversized_message_is_a_typed_error_without_reconnect,
+    sends_while_connecting_are_queued_and_overflow_is_rejected, ten_mib_message_round_trips_intact,
+    text_binary_and_json_echo_in_order_and_are_counted,
 };
-pub use observe::{collect_until, expect_no_event_matching, wait_for};
+pub use observe::{Observe, collect_until, expect_no_event_matching, wait_for};
+pub use race::{
+    sends_racing_the_close_each_end_in_exactly_one_outcome,
+    sends_racing_the_last_handle_drop_are_all_delivered,
+};
 pub use reconnect::{
     gives_up_after_max_attempts_and_hands_back_the_queue,
     hanging_handshake_hits_the_connect_timeout_and_retries,
+    reconnect_now_replaces_an_open_connection, refused_port_is_a_typed_refused_error,
     restart_reconnects_and_delivers_the_queue_once_in_order, retry_after_is_honoured_on_http_503,
 };
-
-/// One adapter, seen through a blocking facade so the same scenarios run on every runtime.
-pub trait Adapter: Sync {
-    /// The client this adapter starts.
-    type Client: Client;
-    /// The adapter's name, for failure messages.
-    fn name(&self) -> &'static str;
-    /// Starts a client that connects at once with these options.
-    fn start(&self, options: ws_client::ClientOptions) -> Self::Client;
-}
-
-/// A running client, driven from a test thread.
-pub trait Client: Send {
-    /// Sends (or queues) a message; blocks only until the adapter accepted the command.
-    fn send(&self, message: ws_core::Message) -> Result<(), String>;
-    /// Sends a JSON value through the adapter's own JSON path (`serde_json`).
-    fn send_json(&self, value: &serde_json::Value) -> Result<(), String>;
-    /// Starts a graceful close.
-    fn close(&self, code: ws_core::CloseCode, reason: &str);
-    /// The next event, waiting at most `timeout`; None on timeout or once the stream ended.
-    fn next_event(&mut self, timeout: std::time::Duration) -> Option<ws_client::Event>;
-    /// The lifecycle state now.
-    fn state(&self) -> ws_core::State;
-}
+pub use tls::{
+    wss_to_a_host_name_checks_the_certificate_against_the_name,
+    wss_to_an_ipv6_literal_verifies_the_address, wss_with_a_wrong_ca_fails_at_once_and_stops,
+    wss_with_the_right_ca_connects_and_echoes,
+};
 
 /// Deadline for anything that should happen promptly. Only a failing scenario waits this long.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -122,21 +138,60 @@ macro_rules! conformance_suite {
     };
     ($adapter:expr) => {
         $crate::conformance_suite!(@tests $adapter;
+            // heartbeat
             dead_peer_is_detected_within_the_heartbeat_bound,
+            peer_deaf_to_pings_is_declared_dead_after_ping_interval_plus_pong_timeout,
             peer_pings_are_answered_while_the_application_is_idle,
+            slow_reader_keeps_the_heartbeat_going_and_loses_nothing,
+            peer_that_stops_reading_is_declared_dead_on_time_and_unblocks_the_sender,
+            network_changed_probes_an_open_connection_at_once,
+            // reconnect
             restart_reconnects_and_delivers_the_queue_once_in_order,
             gives_up_after_max_attempts_and_hands_back_the_queue,
             retry_after_is_honoured_on_http_503,
             hanging_handshake_hits_the_connect_timeout_and_retries,
+            refused_port_is_a_typed_refused_error,
+            reconnect_now_replaces_an_open_connection,
+            // endings
             no_reconnect_after_close_1008,
             no_reconnect_after_http_401,
             graceful_close_sends_1000_and_does_not_reconnect,
+            close_during_a_hanging_handshake_ends_the_attempt_at_once,
+            close_while_waiting_out_a_retry_after_ends_at_once,
+            peer_close_code_and_reason_reach_the_application,
+            peer_close_is_answered_within_close_timeout,
+            peer_close_is_answered_within_close_timeout_while_the_application_is_not_reading,
+            // messages
+            text_binary_and_json_echo_in_order_and_are_counted,
             binary_messages_round_trip,
             json_messages_round_trip,
             ten_mib_message_round_trips_intact,
             oversized_message_is_a_typed_error_without_reconnect,
             invalid_frame_is_a_typed_protocol_error,
-        );
+            sends_while_connecting_are_queued_and_overflow_is_rejected,
+            each_send_wakes_the_driver_at_once,
+            // handshake
+            headers_and_subprotocols_are_sent_and_the_choice_reported,
+            url_function_gives_every_attempt_a_fresh_token,
+            async_url_function_is_awaited_before_every_attempt,
+            tokens_never_show_in_debug_output,
+            // handles
+            sends_after_close_are_handed_back_in_the_error,
+            sends_racing_the_close_each_end_in_exactly_one_outcome,
+            sends_racing_the_last_handle_drop_are_all_delivered,
+            dropping_every_handle_closes_with_1001,
+            dropping_every_handle_during_an_outage_stops_the_driver,
+            dropping_the_driver_stops_the_client,
+            the_driver_runs_on_a_thread_of_the_applications_choosing,
+            state_watch_follows_the_lifecycle_and_ends_when_closed,
+            a_new_client_reports_connecting_before_its_driver_runs,
+            // wss://
+            wss_with_the_right_ca_connects_and_echoes,
+            wss_with_a_wrong_ca_fails_at_once_and_stops,
+            wss_to_a_host_name_checks_the_certificate_against_the_name,
+            wss_to_an_ipv6_literal_verifies_the_address,
+
+);
     };
     (@tests $adapter:expr; $($scenario:ident),* $(,)?) => {
         $(

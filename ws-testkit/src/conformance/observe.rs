@@ -8,14 +8,22 @@ use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use ws_client::Event;
-use ws_core::Message;
+use ws_core::{Message, State};
 
-use super::{Adapter, Client};
+use super::{Adapter, Events, Handle};
+
+/// What the waiting helpers need of a client: its events, and its state for failure messages.
+pub trait Observe {
+    /// The next event, waiting at most `timeout`; `None` on timeout or once the stream ended.
+    fn next_event(&mut self, timeout: Duration) -> Option<Event>;
+    /// The lifecycle state now, if the client's handle is still held.
+    fn state_now(&self) -> Option<State>;
+}
 
 /// Waits up to `timeout` for an event matching `predicate` and returns it, skipping the
 /// others. The error lists every event seen, with its arrival time from the start of the wait,
 /// and the client's state.
-pub fn wait_for<C: Client + ?Sized>(
+pub fn wait_for<C: Observe + ?Sized>(
     client: &mut C,
     timeout: Duration,
     predicate: impl FnMut(&Event) -> bool,
@@ -29,7 +37,7 @@ pub fn wait_for<C: Client + ?Sized>(
 /// Like [`wait_for`], but returns every event seen, in order, the matching one last: for
 /// scenarios about the order of events (`GaveUp`, then the handed-back messages, then
 /// `Closed`).
-pub fn collect_until<C: Client + ?Sized>(
+pub fn collect_until<C: Observe + ?Sized>(
     client: &mut C,
     timeout: Duration,
     mut predicate: impl FnMut(&Event) -> bool,
@@ -52,7 +60,7 @@ pub fn collect_until<C: Client + ?Sized>(
             };
             return Err(format!(
                 "{why} (state now {:?}); events seen:{}",
-                client.state(),
+                client.state_now(),
                 Log(&seen)
             ));
         };
@@ -70,7 +78,7 @@ pub fn collect_until<C: Client + ?Sized>(
 /// This is how a scenario asserts that something does not happen (no reconnect after a
 /// permanent failure): the window is the assertion, so keep it short and derive it from the
 /// configured delays ([`quiet_window`](super::quiet_window)).
-pub fn expect_no_event_matching<C: Client + ?Sized>(
+pub fn expect_no_event_matching<C: Observe + ?Sized>(
     client: &mut C,
     window: Duration,
     mut predicate: impl FnMut(&Event) -> bool,
@@ -98,6 +106,16 @@ pub fn expect_no_event_matching<C: Client + ?Sized>(
         }
     }
     Ok(seen.into_iter().map(|(_, event)| event).collect())
+}
+
+/// Arrival times relative to the first event, for [`Log`].
+fn since(seen: &[(Instant, Event)]) -> Vec<(Duration, Event)> {
+    let Some((first, _)) = seen.first() else {
+        return Vec::new();
+    };
+    seen.iter()
+        .map(|(at, event)| (at.duration_since(*first), event.clone()))
+        .collect()
 }
 
 /// `next_event` gave `None` clearly before the deadline: the stream is over.
@@ -184,7 +202,7 @@ impl Scenario {
 
     /// [`wait_for`], failing the scenario with `what` it was waiting for.
     #[track_caller]
-    pub(crate) fn wait_for<C: Client>(
+    pub(crate) fn wait_for<C: Observe>(
         &self,
         client: &mut C,
         timeout: Duration,
@@ -197,7 +215,7 @@ impl Scenario {
 
     /// [`collect_until`], failing the scenario with `what` it was waiting for.
     #[track_caller]
-    pub(crate) fn collect_until<C: Client>(
+    pub(crate) fn collect_until<C: Observe>(
         &self,
         client: &mut C,
         timeout: Duration,
@@ -213,7 +231,7 @@ impl Scenario {
     /// stream ended early, so the caller watches the server for the rest of it (an adapter
     /// could reconnect without saying so).
     #[track_caller]
-    pub(crate) fn expect_silence<C: Client>(
+    pub(crate) fn expect_silence<C: Observe>(
         &self,
         client: &mut C,
         window: Duration,
@@ -227,7 +245,11 @@ impl Scenario {
     }
 
     #[track_caller]
-    pub(crate) fn send<C: Client>(&self, client: &C, message: impl Into<Message>) {
+    pub(crate) fn send<H: Handle, E: Events>(
+        &self,
+        client: &super::Client<H, E>,
+        message: impl Into<Message>,
+    ) {
         let message = message.into();
         let shown = summary(&message);
         if let Err(error) = client.send(message) {
@@ -235,11 +257,44 @@ impl Scenario {
         }
     }
 
+    /// Every event up to the end of the stream, which must end within `timeout`: `Closed`
+    /// must be the last event, and the stream must end right after it.
+    #[track_caller]
+    pub(crate) fn until_end<C: Observe>(
+        &self,
+        client: &mut C,
+        timeout: Duration,
+        what: &str,
+    ) -> Vec<Event> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match client.next_event(left) {
+                Some(event) => seen.push((Instant::now(), event)),
+                None if ended_early(deadline) => break,
+                None => self.fail(format_args!(
+                    "waiting for the end of the events after {what}: not over within \
+                     {timeout:?}; events seen:{}",
+                    Log(&since(&seen))
+                )),
+            }
+        }
+        let events: Vec<Event> = seen.into_iter().map(|(_, event)| event).collect();
+        self.check(matches!(events.last(), Some(Event::Closed)), || {
+            format!(
+                "after {what}: the events must end with Closed; events:{}",
+                describe_all(&events)
+            )
+        });
+        events
+    }
+
     /// Waits for the next `count` application messages and returns them in order; any event
     /// other than a message or a heartbeat round trip in between fails the scenario (an
     /// unexpected disconnect, a rejected send).
     #[track_caller]
-    pub(crate) fn next_messages<C: Client>(
+    pub(crate) fn next_messages<C: Observe>(
         &self,
         client: &mut C,
         count: usize,
@@ -270,7 +325,7 @@ impl Scenario {
 
     /// Waits for text messages equal to `expected`, in order and with nothing in between.
     #[track_caller]
-    pub(crate) fn expect_texts<C: Client>(&self, client: &mut C, expected: &[&str]) {
+    pub(crate) fn expect_texts<C: Observe>(&self, client: &mut C, expected: &[&str]) {
         let messages = self.next_messages(client, expected.len(), super::WAIT);
         let texts: Vec<Option<&str>> = messages.iter().map(Message::as_text).collect();
         let wanted: Vec<Option<&str>> = expected.iter().copied().map(Some).collect();
@@ -288,6 +343,10 @@ pub(crate) fn is_disconnected(event: &Event) -> bool {
     matches!(event, Event::Disconnected { .. })
 }
 
+pub(crate) fn is_connect_failed(event: &Event) -> bool {
+    matches!(event, Event::ConnectFailed { .. })
+}
+
 pub(crate) fn is_closed(event: &Event) -> bool {
     matches!(event, Event::Closed)
 }
@@ -295,8 +354,6 @@ pub(crate) fn is_closed(event: &Event) -> bool {
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
-
-    use ws_core::{CloseCode, State};
 
     use super::*;
 
@@ -316,14 +373,7 @@ mod tests {
         }
     }
 
-    impl Client for Scripted {
-        fn send(&self, _: Message) -> Result<(), String> {
-            Ok(())
-        }
-        fn send_json(&self, _: &serde_json::Value) -> Result<(), String> {
-            Ok(())
-        }
-        fn close(&self, _: CloseCode, _: &str) {}
+    impl Observe for Scripted {
         fn next_event(&mut self, timeout: Duration) -> Option<Event> {
             let (delay, _) = self.script.front()?;
             if *delay > timeout {
@@ -335,8 +385,8 @@ mod tests {
             std::thread::sleep(delay);
             Some(event)
         }
-        fn state(&self) -> State {
-            State::Open
+        fn state_now(&self) -> Option<State> {
+            Some(State::Open)
         }
     }
 

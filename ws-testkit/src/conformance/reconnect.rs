@@ -1,16 +1,19 @@
 //! Reconnect scenarios: back after a server restart with nothing lost or doubled, giving up
 //! after `max_attempts`, a server's `Retry-After` honoured, a hanging handshake cut off by
-//! `connect_timeout`.
+//! `connect_timeout`, a refused port typed as such, and `reconnect_now`.
 
 use std::time::{Duration, Instant};
 
 use ws_client::{Error, Event, Timeout};
-use ws_core::{ConnectFailure, Disconnect, State, UndeliveredReason};
+use ws_core::State;
 
-use super::observe::{Scenario, describe_all, is_closed, is_disconnected, is_open};
-use super::setup::{build, fast_reconnect, options};
-use super::{Adapter, Client, SLACK, WAIT, quiet_window};
+use super::observe::{
+    Scenario, describe_all, is_closed, is_connect_failed, is_disconnected, is_open,
+};
+use super::setup::{INITIAL_DELAY, build, fast_reconnect, options};
+use super::{Adapter, Handle, SLACK, WAIT, quiet_window};
 use crate::{Behavior, FaultProxy, HandshakeMode, TestServer};
+use ws_core::UndeliveredReason;
 
 /// The server goes away and comes back on the same port: the client reconnects by itself,
 /// and the messages sent during the outage reach the server exactly once, in order, on the
@@ -43,33 +46,39 @@ pub fn restart_reconnects_and_delivers_the_queue_once_in_order<A: Adapter>(adapt
     );
     s.check(
         matches!(
-            lost,
+            &lost,
             Event::Disconnected {
                 will_reconnect: true,
+                error: Some(error),
                 ..
-            }
+            } if error.to_string().contains("without a close frame")
         ),
-        || format!("a lost connection must be reconnected; got {lost:?}"),
+        || {
+            format!(
+                "a connection lost without a Close must be reconnected, with an error saying \
+                 so; got {lost:?}"
+            )
+        },
     );
     for text in DURING {
         s.send(&client, text);
     }
     // The outage spans at least one failed attempt, which must not lose the queue.
-    s.wait_for(
+    let outage = s.collect_until(
         &mut client,
         WAIT,
         "a failed reconnect attempt against the stopped server",
         |e| {
             matches!(
                 e,
-                Event::Disconnected {
-                    cause: Disconnect::ConnectFailed(_),
+                Event::ConnectFailed {
                     will_reconnect: true,
                     ..
                 }
             )
         },
     );
+    check_first_wait(&s, &outage);
     server.restart();
     s.wait_for(&mut client, WAIT, "Open after the restart", is_open);
     s.expect_texts(&mut client, &DURING);
@@ -103,6 +112,28 @@ pub fn restart_reconnects_and_delivers_the_queue_once_in_order<A: Adapter>(adapt
              connection: expected (connection, text) {expected:?}, got {received:?}"
         )
     });
+    let stats = client.stats();
+    s.check((stats.reconnects, stats.messages_sent) == (1, 6), || {
+        format!("expected 1 reconnect and 6 messages sent; stats {stats:?}")
+    });
+}
+
+/// The first wait after a loss is `Reconnecting { attempt: 1, delay: initial_delay }`.
+#[track_caller]
+fn check_first_wait(s: &Scenario, events: &[Event]) {
+    let first_wait = events
+        .iter()
+        .find(|e| matches!(e, Event::Reconnecting { .. }));
+    s.check(
+        matches!(first_wait, Some(Event::Reconnecting { attempt: 1, delay }) if *delay == INITIAL_DELAY),
+        || {
+            format!(
+                "expected Reconnecting {{ attempt: 1, delay: {INITIAL_DELAY:?} }} first; \
+                 events:{}",
+                describe_all(events)
+            )
+        },
+    );
 }
 
 /// With `max_attempts(Some(2))` and the server gone for good: two attempts, then exactly one
@@ -222,7 +253,7 @@ fn check_give_up(s: &Scenario, events: &[Event], queued: &[&str]) {
         })
         .collect();
     let last_verdict = before.iter().rev().find_map(|event| match event {
-        Event::Disconnected { will_reconnect, .. } => Some(*will_reconnect),
+        Event::ConnectFailed { will_reconnect, .. } => Some(*will_reconnect),
         _ => None,
     });
     s.check(
@@ -254,28 +285,28 @@ pub fn retry_after_is_honoured_on_http_503<A: Adapter>(adapter: &A) {
     });
     let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
 
-    let refused = s.wait_for(&mut client, WAIT, "Disconnected (refused)", is_disconnected);
+    let refused = s.wait_for(
+        &mut client,
+        WAIT,
+        "ConnectFailed (refused)",
+        is_connect_failed,
+    );
     s.check(
         matches!(
             &refused,
-            Event::Disconnected {
-                cause: Disconnect::ConnectFailed(ConnectFailure::Http {
+            Event::ConnectFailed {
+                will_reconnect: true,
+                error: Error::Http {
                     status: 503,
                     retry_after: Some(wait),
-                }),
-                will_reconnect: true,
-                error: Some(Error::Http {
-                    status: 503,
-                    retry_after: Some(typed_wait),
                     ..
-                }),
-                ..
-            } if *wait == RETRY_AFTER && *typed_wait == RETRY_AFTER
+                },
+            } if *wait == RETRY_AFTER
         ),
         || {
             format!(
-                "expected a reconnecting Disconnected with HTTP 503 and Retry-After 1 s (cause \
-                 and typed error); got {refused:?}"
+                "expected a reconnecting ConnectFailed with HTTP 503 and Retry-After 1 s; got \
+                 {refused:?}"
             )
         },
     );
@@ -283,12 +314,8 @@ pub fn retry_after_is_honoured_on_http_503<A: Adapter>(adapter: &A) {
         matches!(e, Event::Reconnecting { .. })
     });
     s.check(
-        matches!(next, Event::Reconnecting { attempt: 1, delay } if delay >= RETRY_AFTER),
-        || {
-            format!(
-                "expected Reconnecting {{ attempt: 1, delay >= {RETRY_AFTER:?} }}, got {next:?}"
-            )
-        },
+        matches!(next, Event::Reconnecting { attempt: 1, delay } if delay == RETRY_AFTER),
+        || format!("expected Reconnecting {{ attempt: 1, delay: {RETRY_AFTER:?} }}, got {next:?}"),
     );
 
     server.set_behavior(Behavior::default());
@@ -324,26 +351,25 @@ pub fn hanging_handshake_hits_the_connect_timeout_and_retries<A: Adapter>(adapte
     let started = Instant::now();
     let mut client = adapter.start(build(options(&server.url(), config)));
 
+    let expected_text = format!("connecting to {} timed out", server.url());
     let timed_out = |event: &Event| {
         matches!(
             event,
-            Event::Disconnected {
-                cause: Disconnect::ConnectTimeout,
+            Event::ConnectFailed {
                 will_reconnect: true,
-                error: Some(Error::Timeout {
+                error: error @ Error::Timeout {
                     what: Timeout::Connect,
                     ..
-                }),
-                ..
-            }
+                },
+            } if error.to_string() == expected_text
         )
     };
-    let first = s.wait_for(&mut client, WAIT, "Disconnected", is_disconnected);
+    let first = s.wait_for(&mut client, WAIT, "ConnectFailed", is_connect_failed);
     let elapsed = started.elapsed();
     s.check(timed_out(&first), || {
         format!(
-            "expected a reconnecting Disconnected with cause ConnectTimeout and a typed \
-             Timeout {{ what: Connect }} error; got {first:?}"
+            "expected a reconnecting ConnectFailed with a typed Timeout {{ what: Connect }} \
+             error reading {expected_text:?}; got {first:?}"
         )
     });
     s.check(
@@ -363,8 +389,8 @@ pub fn hanging_handshake_hits_the_connect_timeout_and_retries<A: Adapter>(adapte
     let second = s.wait_for(
         &mut client,
         WAIT,
-        "the second Disconnected",
-        is_disconnected,
+        "the second ConnectFailed",
+        is_connect_failed,
     );
     s.check(timed_out(&second), || {
         format!("the retry must time out the same way; got {second:?}")
@@ -374,5 +400,71 @@ pub fn hanging_handshake_hits_the_connect_timeout_and_retries<A: Adapter>(adapte
             "the server saw {} handshake requests, expected 2",
             server.handshake_attempts()
         )
+    });
+}
+
+/// Nothing listens on the port: the attempt fails with a typed `Refused` naming the address,
+/// and with reconnects off (`max_attempts` 0) the client ends there.
+pub fn refused_port_is_a_typed_refused_error<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(adapter, "refused_port_is_a_typed_refused_error");
+    let server = TestServer::start();
+    let addr = server.addr();
+    server.stop();
+    let config = fast_reconnect().no_reconnect();
+    let mut client = adapter.start(build(options(&server.url(), config)));
+    let events = s.until_end(&mut client, WAIT, "the refused attempt");
+    s.check(
+        matches!(
+            events.get(..2),
+            Some([
+                Event::Connecting { attempt: 0 },
+                Event::ConnectFailed {
+                    error: Error::Refused { addr: refused, .. },
+                    will_reconnect: false,
+                },
+            ]) if *refused == addr
+        ),
+        || {
+            format!(
+                "expected Connecting {{ attempt: 0 }} then ConnectFailed {{ error: Refused \
+                 {{ addr: {addr} }}, will_reconnect: false }}; events:{}",
+                describe_all(&events)
+            )
+        },
+    );
+}
+
+/// `reconnect_now` on an open connection replaces it at once: the old one ends (no error:
+/// the application asked), a new one opens, and the server sees two connections.
+pub fn reconnect_now_replaces_an_open_connection<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(adapter, "reconnect_now_replaces_an_open_connection");
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+    if let Err(error) = client.reconnect_now() {
+        s.fail(format_args!("reconnect_now failed: {error}"));
+    }
+    let event = s.wait_for(&mut client, WAIT, "Disconnected", is_disconnected);
+    s.check(
+        matches!(
+            event,
+            Event::Disconnected {
+                will_reconnect: true,
+                error: None,
+                ..
+            }
+        ),
+        || format!("expected Disconnected {{ will_reconnect: true, error: None }}, got {event:?}"),
+    );
+    s.wait_for(&mut client, WAIT, "Open again", is_open);
+    s.check(server.wait_for_connections(2, WAIT), || {
+        format!(
+            "the server saw {} connections, expected 2",
+            server.connections()
+        )
+    });
+    let opened = client.stats().opened;
+    s.check(opened == 2, || {
+        format!("expected stats.opened 2, got {opened}")
     });
 }
