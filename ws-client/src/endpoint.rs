@@ -120,7 +120,8 @@ type AsyncProvider = dyn Fn(Attempt) -> BoxFuture<Result<Target, Error>> + Send 
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Attempt {
-    /// 0 for the first connect, then 1, 2, … for the reconnects since the last open.
+    /// 0 for the first connect, then 1, 2, … for the reconnects since the last connection that
+    /// stayed open for `stable_after` (the count `max_attempts` limits).
     pub number: u32,
     /// Why the previous attempt failed to connect; `None` for the first attempt and after a
     /// connection that opened.

@@ -145,7 +145,12 @@ impl<R: Runtime> Driver<R> {
         let session = Session::new(&options);
         let (command_sender, commands) = command_channel(options.command_capacity());
         let (events, sender) = Events::channel(options.event_capacity());
-        let status = SharedStatus::new(Status::of(&session));
+        // The driver starts connecting the first time it runs: until then the handles say so,
+        // not `Closed`, which would read as "stopped for good".
+        let status = SharedStatus::new(Status {
+            state: ws_core::State::Connecting,
+            ..Status::of(&session)
+        });
         let client = Client::new(command_sender, status.clone(), options.label().into());
         let inner = Inner {
             timer: runtime.timer(),

@@ -49,7 +49,7 @@ pub use close::{
     graceful_close_sends_1000_and_does_not_reconnect, no_reconnect_after_close_1008,
     no_reconnect_after_http_401, peer_close_code_and_reason_reach_the_application,
     peer_close_is_answered_within_close_timeout,
-    peer_close_is_answered_within_close_timeout_while_the_application_is_not_reading,
+    peer_close_behind_unread_messages_is_answered_once_the_application_reads,
 };
 pub use facade::{Adapter, Client, Driver, Events, Handle, StateWatch};
 pub use handles::{
@@ -160,7 +160,7 @@ macro_rules! conformance_suite {
             close_while_waiting_out_a_retry_after_ends_at_once,
             peer_close_code_and_reason_reach_the_application,
             peer_close_is_answered_within_close_timeout,
-            peer_close_is_answered_within_close_timeout_while_the_application_is_not_reading,
+            peer_close_behind_unread_messages_is_answered_once_the_application_reads,
             // messages
             text_binary_and_json_echo_in_order_and_are_counted,
             binary_messages_round_trip,
