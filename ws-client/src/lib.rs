@@ -21,6 +21,11 @@
 //! - [`ClientOptions`]: all of the above plus the supervisor's [`Config`](ws_core::Config),
 //!   validated by a builder; [`Prepared`]: one attempt's request, server name and address
 //!   loop.
+//! - [`proxy`]: HTTP `CONNECT` and SOCKS5 proxies, from the options or the environment
+//!   (curl's conventions), with their handshakes written once and IO-free.
+//! - [`happy_eyeballs`]: the RFC 8305 address order and racing schedule every adapter uses;
+//!   [`Budget`] and [`within`] bound each connect stage; [`Offer`] checks the server's
+//!   handshake response against what was offered.
 //! - [`Outbox`]: the event channel plus the backlog policy for an application that does not
 //!   keep up (hold messages, drop RTT samples, stop reading, then stop taking commands).
 //! - [`Status`] and [`TrySendError`]: what the handles of every adapter show.
@@ -51,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attempt;
 pub mod channel;
 mod command;
 pub mod convert;
@@ -59,25 +65,32 @@ pub mod driver;
 mod endpoint;
 mod error;
 mod event;
+pub mod happy_eyeballs;
 mod json;
 mod limits;
 mod options;
 mod outbox;
+pub mod proxy;
+mod retry_after;
 mod session;
 mod status;
 mod tls;
 mod url;
 
+pub use attempt::{Budget, Offer, within};
 pub use command::{Command, TrySendError, check_close};
 pub use endpoint::{BoxFuture, Endpoint, Target, handshake_request};
-pub use error::{Error, Source, Stage, Timeout, parse_retry_after};
+pub use error::{ConnectStage, Error, Source, Stage, Timeout, parse_retry_after};
 pub use event::Event;
+pub use happy_eyeballs::race;
 pub use json::{MessageExt, json_message};
 pub use limits::WebSocketLimits;
 pub use options::{
     ClientOptions, ClientOptionsBuilder, DEFAULT_COMMAND_CAPACITY, DEFAULT_EVENT_CAPACITY, Prepared,
 };
 pub use outbox::{EventSink, Handover, Outbox};
+pub use proxy::{NoProxy, Proxy, ProxyConfig, ProxyEnv, ProxyFailure, ProxyKind};
+pub use retry_after::{parse_retry_after_at, retry_after_from_headers};
 pub use session::{Received, Session, Work};
 pub use status::Status;
 pub use tls::Tls;
