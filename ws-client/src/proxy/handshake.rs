@@ -108,6 +108,8 @@ pub enum ProxyFailure {
     },
     /// The proxy closed the connection before the tunnel was ready.
     Closed,
+    /// Reading from or writing to the proxy failed (the connection was reset…).
+    Io(String),
     /// The request cannot be expressed in the protocol (a SOCKS5 name or credential longer
     /// than 255 bytes).
     Unsupported(String),
@@ -137,7 +139,9 @@ impl ProxyFailure {
             },
             ProxyFailure::NoAcceptableAuth | ProxyFailure::AuthRejected => status(407),
             ProxyFailure::Socks { code: 2 } => status(403),
-            ProxyFailure::Socks { code: 1 | 3..=6 } | ProxyFailure::Closed => ConnectFailure::Io,
+            ProxyFailure::Socks { code: 1 | 3..=6 } | ProxyFailure::Closed | ProxyFailure::Io(_) => {
+                ConnectFailure::Io
+            }
             _ => ConnectFailure::Protocol,
         }
     }
@@ -183,6 +187,7 @@ impl fmt::Display for ProxyFailure {
                 write!(f, "reply headers larger than {limit} bytes")
             }
             ProxyFailure::Closed => f.write_str("the proxy closed the connection"),
+            ProxyFailure::Io(error) => write!(f, "I/O error: {error}"),
             ProxyFailure::Unsupported(what) => f.write_str(what),
         }
     }
