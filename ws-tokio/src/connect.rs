@@ -174,9 +174,7 @@ async fn through_proxy(prepared: &Prepared, tcp: TcpStream) -> Result<Conn, Erro
             .await
             .map_err(|e| Error::dns(&prepared.host, e))?
             .next();
-        Some(found.ok_or_else(|| {
-            Error::dns(&prepared.host, io::ErrorKind::NotFound.into())
-        })?)
+        Some(found.ok_or_else(|| Error::dns(&prepared.host, io::ErrorKind::NotFound.into()))?)
     } else {
         None
     };
