@@ -32,8 +32,10 @@ mod close;
 mod heartbeat;
 mod messages;
 mod observe;
+mod proxy;
 mod reconnect;
 mod setup;
+mod strict;
 
 use std::time::Duration;
 
@@ -50,11 +52,23 @@ pub use messages::{
     oversized_message_is_a_typed_error_without_reconnect, ten_mib_message_round_trips_intact,
 };
 pub use observe::{collect_until, expect_no_event_matching, wait_for};
+pub use proxy::{
+    black_holed_addresses_time_out_in_the_tcp_stage_naming_them,
+    black_holed_first_address_costs_250_ms_not_the_connect_timeout,
+    garbage_from_the_proxy_is_a_typed_error_at_once, hanging_proxy_is_a_proxy_stage_timeout,
+    http_connect_proxy_with_credentials_tunnels_and_redacts_them,
+    oversized_proxy_reply_is_refused_at_8_kib, proxy_407_stops_with_a_typed_redacted_error,
+    proxy_503_is_retried_until_the_tunnel_opens, slow_proxy_reply_still_opens,
+    socks5_proxy_gets_an_address_resolved_by_the_client,
+    socks5h_proxy_resolves_the_name_with_rfc_1929_credentials,
+    tinyproxy_tunnels_with_basic_credentials,
+};
 pub use reconnect::{
     gives_up_after_max_attempts_and_hands_back_the_queue,
     hanging_handshake_hits_the_connect_timeout_and_retries,
     restart_reconnects_and_delivers_the_queue_once_in_order, retry_after_is_honoured_on_http_503,
 };
+pub use strict::unoffered_extension_fails_the_connection_by_name;
 
 /// One adapter, seen through a blocking facade so the same scenarios run on every runtime.
 pub trait Adapter: Sync {
@@ -136,6 +150,19 @@ macro_rules! conformance_suite {
             ten_mib_message_round_trips_intact,
             oversized_message_is_a_typed_error_without_reconnect,
             invalid_frame_is_a_typed_protocol_error,
+            http_connect_proxy_with_credentials_tunnels_and_redacts_them,
+            socks5h_proxy_resolves_the_name_with_rfc_1929_credentials,
+            socks5_proxy_gets_an_address_resolved_by_the_client,
+            proxy_407_stops_with_a_typed_redacted_error,
+            proxy_503_is_retried_until_the_tunnel_opens,
+            hanging_proxy_is_a_proxy_stage_timeout,
+            garbage_from_the_proxy_is_a_typed_error_at_once,
+            oversized_proxy_reply_is_refused_at_8_kib,
+            slow_proxy_reply_still_opens,
+            black_holed_first_address_costs_250_ms_not_the_connect_timeout,
+            black_holed_addresses_time_out_in_the_tcp_stage_naming_them,
+            tinyproxy_tunnels_with_basic_credentials,
+            unoffered_extension_fails_the_connection_by_name,
         );
     };
     (@tests $adapter:expr; $($scenario:ident),* $(,)?) => {
