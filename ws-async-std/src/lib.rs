@@ -104,8 +104,9 @@ pub use driver::Driver;
 
 pub use ws_client::driver::Events;
 pub use ws_client::{
-    ClientOptions, ClientOptionsBuilder, Endpoint, Error, Event, MessageExt, Target, Tls,
-    TrySendError, WebSocketLimits, WsUrl,
+    ClientOptions, ClientOptionsBuilder, ConnectStage, Endpoint, Error, Event, MessageExt, NoProxy,
+    Proxy, ProxyConfig, ProxyEnv, ProxyFailure, ProxyKind, Target, Tls, TrySendError,
+    WebSocketLimits, WsUrl,
 };
 pub use ws_core::{
     Bytes, CloseCode, Config, ConfigBuilder, ConnectFailure, Disconnect, Heartbeat, Jitter,
