@@ -139,9 +139,9 @@ impl ProxyFailure {
             },
             ProxyFailure::NoAcceptableAuth | ProxyFailure::AuthRejected => status(407),
             ProxyFailure::Socks { code: 2 } => status(403),
-            ProxyFailure::Socks { code: 1 | 3..=6 } | ProxyFailure::Closed | ProxyFailure::Io(_) => {
-                ConnectFailure::Io
-            }
+            ProxyFailure::Socks { code: 1 | 3..=6 }
+            | ProxyFailure::Closed
+            | ProxyFailure::Io(_) => ConnectFailure::Io,
             _ => ConnectFailure::Protocol,
         }
     }
