@@ -145,7 +145,7 @@ fn connect(
     let stream = match (&prepared.tls, stream) {
         (Some(config), Stream::Plain(link)) => {
             let mut tls = secure(config, &prepared, link)?;
-            watch.finish_tls(&mut tls, &prepared, &tried)?;
+            watch.finish_tls(&mut tls, &prepared.server, ConnectStage::Tls, &tried)?;
             Stream::Tls(Box::new(tls))
         }
         (Some(_), Stream::Tls(_)) => {
@@ -240,25 +240,23 @@ impl Watch<'_> {
         }
     }
 
-    /// Completes the TLS handshake with the server before the upgrade, so that a server that
-    /// hangs in TLS is a TLS stage timeout.
+    /// Completes a TLS handshake (with `server`, the server or an `https://` proxy) before
+    /// anything else is sent, so that a certificate error is a TLS error naming `server` and
+    /// a peer that hangs in TLS is a timeout of `stage`.
     fn finish_tls<S: Read + Write>(
         &self,
         tls: &mut StreamOwned<ClientConnection, S>,
-        prepared: &Prepared,
+        server: &str,
+        stage: ConnectStage,
         tried: &[SocketAddr],
     ) -> Result<(), Error> {
         while tls.conn.is_handshaking() {
-            self.check(ConnectStage::Tls, tried)?;
+            self.check(stage, tried)?;
             match tls.conn.complete_io(&mut tls.sock) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => {
-                    return Err(Error::handshake(
-                        e.into(),
-                        &prepared.label,
-                        &prepared.server,
-                    ));
+                    return Err(Error::handshake(e.into(), self.label, server));
                 }
             }
         }
@@ -399,7 +397,9 @@ fn through_proxy(
                         source: Some(Arc::new(e)),
                     },
                 )?;
-            Stream::Tls(Box::new(StreamOwned::new(connection, link)))
+            let mut tls = StreamOwned::new(connection, link);
+            watch.finish_tls(&mut tls, &proxy.address(), ConnectStage::Proxy, tried)?;
+            Stream::Tls(Box::new(tls))
         }
         None => Stream::Plain(link),
     };

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::listen::{ANY_LOOPBACK_PORT, bind};
 use crate::runtime::Background;
@@ -66,6 +67,7 @@ pub struct TestProxy {
     _background: Background,
     addr: SocketAddr,
     protocol: ProxyProtocol,
+    https: bool,
     credentials: Option<(String, String)>,
     shared: Arc<Shared>,
 }
@@ -91,6 +93,17 @@ impl TestProxy {
         Self::start_with(protocol, None, ProxyFault::None)
     }
 
+    /// An `https://` proxy (HTTP `CONNECT` over TLS) presenting the server certificate of
+    /// `pki` (for `127.0.0.1`, `::1` and `localhost`).
+    pub fn start_tls(pki: &crate::pki::TestPki) -> Self {
+        Self::start_inner(
+            ProxyProtocol::HttpConnect,
+            None,
+            ProxyFault::None,
+            Some(TlsAcceptor::from(pki.server_config())),
+        )
+    }
+
     /// A proxy that wants `credentials` (`user`, `password`; HTTP answers 407 without them,
     /// SOCKS5 accepts only username/password) and starts with `fault`.
     pub fn start_with(
@@ -98,6 +111,16 @@ impl TestProxy {
         credentials: Option<(&str, &str)>,
         fault: ProxyFault,
     ) -> Self {
+        Self::start_inner(protocol, credentials, fault, None)
+    }
+
+    fn start_inner(
+        protocol: ProxyProtocol,
+        credentials: Option<(&str, &str)>,
+        fault: ProxyFault,
+        tls: Option<TlsAcceptor>,
+    ) -> Self {
+        let https = tls.is_some();
         let background = Background::new("test-proxy");
         let listener = background
             .call(bind(ANY_LOOPBACK_PORT, Duration::ZERO))
@@ -111,11 +134,12 @@ impl TestProxy {
             credentials: credentials.clone(),
             requests: Watched::new(Vec::new()),
         });
-        background.spawn(accept_loop(listener, protocol, Arc::clone(&shared)));
+        background.spawn(accept_loop(listener, protocol, Arc::clone(&shared), tls));
         TestProxy {
             _background: background,
             addr,
             protocol,
+            https,
             credentials,
             shared,
         }
@@ -126,10 +150,12 @@ impl TestProxy {
         self.addr
     }
 
-    /// The proxy URL with its credentials: `http://user:pw@127.0.0.1:PORT` or
+    /// The proxy URL with its credentials: `http://user:pw@127.0.0.1:PORT` (`https://` for
+    /// [`start_tls`](Self::start_tls)) or
     /// `socks5h://…` (`remote_names`: the proxy resolves names) / `socks5://…`.
     pub fn url(&self, remote_names: bool) -> String {
         let scheme = match (self.protocol, remote_names) {
+            (ProxyProtocol::HttpConnect, _) if self.https => "https",
             (ProxyProtocol::HttpConnect, _) => "http",
             (ProxyProtocol::Socks5, true) => "socks5h",
             (ProxyProtocol::Socks5, false) => "socks5",
@@ -162,19 +188,33 @@ impl TestProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, protocol: ProxyProtocol, shared: Arc<Shared>) {
+async fn accept_loop(
+    listener: TcpListener,
+    protocol: ProxyProtocol,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+) {
     while let Ok((client, _)) = listener.accept().await {
         let shared = Arc::clone(&shared);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = match protocol {
-                ProxyProtocol::HttpConnect => serve_http(client, &shared).await,
-                ProxyProtocol::Socks5 => serve_socks5(client, &shared).await,
+            let _ = match (protocol, tls) {
+                (ProxyProtocol::HttpConnect, None) => serve_http(client, &shared).await,
+                (ProxyProtocol::HttpConnect, Some(tls)) => match tls.accept(client).await {
+                    Ok(client) => serve_http(client, &shared).await,
+                    Err(_) => Ok(()),
+                },
+                (ProxyProtocol::Socks5, _) => serve_socks5(client, &shared).await,
             };
         });
     }
 }
 
 type Served = std::io::Result<()>;
+
+/// What the proxy serves on: TCP, or TLS for an `https://` proxy.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for S {}
 
 fn fault(shared: &Shared) -> ProxyFault {
     shared
@@ -184,7 +224,7 @@ fn fault(shared: &Shared) -> ProxyFault {
         .clone()
 }
 
-async fn serve_http(mut client: TcpStream, shared: &Shared) -> Served {
+async fn serve_http<S: Stream>(mut client: S, shared: &Shared) -> Served {
     let mut head = Vec::new();
     let mut byte = [0; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -344,13 +384,13 @@ async fn serve_socks5(mut client: TcpStream, shared: &Shared) -> Served {
 }
 
 /// Keeps the connection open, reading and discarding, until the client goes.
-async fn hang(mut client: TcpStream) -> Served {
+async fn hang<S: Stream>(mut client: S) -> Served {
     let mut sink = [0; 1024];
     while client.read(&mut sink).await? > 0 {}
     Ok(())
 }
 
-async fn dribble(client: &mut TcpStream, reply: &[u8], every: Duration) -> Served {
+async fn dribble<S: Stream>(client: &mut S, reply: &[u8], every: Duration) -> Served {
     for byte in reply {
         tokio::time::sleep(every).await;
         client.write_all(std::slice::from_ref(byte)).await?;
@@ -360,7 +400,7 @@ async fn dribble(client: &mut TcpStream, reply: &[u8], every: Duration) -> Serve
 
 /// Forwards bytes both ways between `client` and `target`, which must be a loopback address
 /// (a name is looked up and must resolve to loopback).
-async fn splice(mut client: TcpStream, target: &str) -> Served {
+async fn splice<S: Stream>(mut client: S, target: &str) -> Served {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(target).await?.collect();
     let Some(addr) = addrs.into_iter().find(|a| a.ip().is_loopback()) else {
         return Ok(());

@@ -57,9 +57,9 @@ pub use proxy::{
     black_holed_first_address_costs_250_ms_not_the_connect_timeout,
     garbage_from_the_proxy_is_a_typed_error_at_once, hanging_proxy_is_a_proxy_stage_timeout,
     http_connect_proxy_with_credentials_tunnels_and_redacts_them,
-    oversized_proxy_reply_is_refused_at_8_kib, proxy_407_stops_with_a_typed_redacted_error,
-    proxy_503_is_retried_until_the_tunnel_opens, slow_proxy_reply_still_opens,
-    socks5_proxy_gets_an_address_resolved_by_the_client,
+    https_proxy_is_reached_over_verified_tls, oversized_proxy_reply_is_refused_at_8_kib,
+    proxy_407_stops_with_a_typed_redacted_error, proxy_503_is_retried_until_the_tunnel_opens,
+    slow_proxy_reply_still_opens, socks5_proxy_gets_an_address_resolved_by_the_client,
     socks5h_proxy_resolves_the_name_with_rfc_1929_credentials,
     tinyproxy_tunnels_with_basic_credentials,
 };
@@ -162,6 +162,7 @@ macro_rules! conformance_suite {
             black_holed_first_address_costs_250_ms_not_the_connect_timeout,
             black_holed_addresses_time_out_in_the_tcp_stage_naming_them,
             tinyproxy_tunnels_with_basic_credentials,
+            https_proxy_is_reached_over_verified_tls,
             unoffered_extension_fails_the_connection_by_name,
         );
     };

@@ -388,3 +388,35 @@ pub fn tinyproxy_tunnels_with_basic_credentials<A: Adapter>(adapter: &A) {
         },
     );
 }
+
+/// An `https://` proxy: TLS to the proxy (verified against the options' roots), then the
+/// tunnel; a proxy certificate that does not verify is a TLS error naming the proxy, and
+/// stops.
+pub fn https_proxy_is_reached_over_verified_tls<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(adapter, "https_proxy_is_reached_over_verified_tls");
+    let server = TestServer::start();
+    let pki = crate::pki::TestPki::new("proxy CA");
+    let proxy = TestProxy::start_tls(&pki);
+    let trusted = options(&server.url(), fast_reconnect())
+        .proxy(&proxy.url(true))
+        .tls(pki.trusting());
+    let mut client = adapter.start(build(trusted));
+    opens_and_echoes(&s, &mut client, "through TLS to the proxy");
+    let requests = proxy.requests();
+    s.check(
+        requests.len() == 1 && requests[0].target == server.addr().to_string(),
+        || format!("the proxy saw {requests:?}"),
+    );
+
+    let stranger = crate::pki::TestPki::new("another CA");
+    let untrusted = options(&server.url(), fast_reconnect())
+        .proxy(&proxy.url(true))
+        .tls(stranger.trusting());
+    let mut refused = adapter.start(build(untrusted));
+    let (error, will_reconnect) = first_failure(&s, &mut refused);
+    s.check(
+        matches!(&error, Error::Tls { server, .. } if *server == proxy.addr().to_string())
+            && !will_reconnect,
+        || format!("expected a permanent TLS error naming the proxy, got {error:?}"),
+    );
+}
