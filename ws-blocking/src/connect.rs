@@ -5,7 +5,8 @@
 //! timeout could not fire while the server hangs) and the application's commands. So each
 //! attempt runs on its own thread and hands the open socket, or the error, back to the I/O
 //! thread. Abandoning an attempt (connect timeout, close, reconnect now) only raises a flag:
-//! the helper notices it within [`PATIENCE`] of socket or provider waiting and ends on its
+//! the helper notices it within [`PATIENCE`] of socket or provider waiting (within
+//! [`HANDSHAKE_PATIENCE`] in the handshakes) and ends on its
 //! own; the I/O thread joins it before it exits itself.
 
 use std::future::Future;
@@ -31,10 +32,15 @@ use ws_core::ConnectionId;
 use crate::link::{Link, Stream};
 use crate::shared::Shared;
 
-/// How often a helper blocked in the handshake or in an async provider checks whether its
-/// attempt was abandoned: the longest it outlives an abandoned attempt, once past DNS and the
-/// TCP connect (bounded by the resolver and by `connect_timeout`).
+/// How often a helper waiting on an async provider, the resolver or the TCP race checks
+/// whether its attempt was abandoned: the longest it outlives an abandoned attempt there.
 const PATIENCE: Duration = Duration::from_millis(50);
+
+/// How long one blocking read or write of the handshakes (proxy, TLS, upgrade) may wait
+/// before the thread checks the attempt's budget and the abandoned flag again: well under the
+/// smallest margin [`Budget`] leaves to the supervisor (a tenth of `connect_timeout`), so a
+/// stage that hangs ends with its own timeout error rather than the supervisor's.
+const HANDSHAKE_PATIENCE: Duration = Duration::from_millis(10);
 
 /// An open connection, and the `host:port` and redacted URL its errors will name.
 pub(crate) struct Connected {
@@ -137,7 +143,7 @@ fn connect(
     };
     // Heartbeats and small messages must not wait for Nagle's algorithm.
     tcp.set_nodelay(true).map_err(socket_error)?;
-    let link = Link::new(tcp, PATIENCE).map_err(socket_error)?;
+    let link = Link::new(tcp, HANDSHAKE_PATIENCE).map_err(socket_error)?;
     let stream = match &prepared.proxy {
         Some(_) => through_proxy(&prepared, link, &watch, &tried)?,
         None => Stream::Plain(link),
