@@ -102,11 +102,12 @@ use std::sync::Arc;
 pub use client::{Client, Events, StateWatch};
 pub use ws_client::{
     Attempt, Bytes, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
-    ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
-    Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow, ReconnectDecision,
-    RecvTimeoutError, Replay, SendError, SendErrorKind, ServerPing, Source, Stage, State, Stats,
-    Target, Text, Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason,
-    WebSocketLimits, WsUrl, default_close_policy, rustls,
+    ConfigBuilder, ConfigError, ConnectFailure, ConnectStage, ConnectionId, Disconnect, Endpoint,
+    Error, Event, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, NoProxy, Overflow,
+    Proxy, ProxyConfig, ProxyEnv, ProxyFailure, ProxyKind, ReconnectDecision, RecvTimeoutError,
+    Replay, SendError, SendErrorKind, ServerPing, Source, Stage, State, Stats, Target, Text,
+    Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason, WebSocketLimits,
+    WsUrl, default_close_policy, rustls,
 };
 
 use client::Owner;

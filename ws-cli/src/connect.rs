@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use ws_tokio::{ClientOptions, CloseCode, Disconnect, Event, State};
+use ws_tokio::{ClientOptions, CloseCode, Disconnect, Event, State, Tls};
 
 use crate::options::ConnectArgs;
 use crate::output::{Printer, fail};
@@ -99,6 +99,18 @@ fn options(args: &ConnectArgs) -> Result<ClientOptions, String> {
     }
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
+    }
+    if let Some(proxy) = &args.proxy {
+        builder = builder.proxy(proxy);
+    } else if args.no_proxy {
+        builder = builder.no_proxy();
+    }
+    if !args.ca.is_empty() {
+        let mut tls = Tls::default();
+        for path in &args.ca {
+            tls = tls.add_root_pem_file(path).map_err(|err| err.to_string())?;
+        }
+        builder = builder.tls(tls);
     }
     builder.build().map_err(|err| err.to_string())
 }

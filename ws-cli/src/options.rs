@@ -110,6 +110,17 @@ pub(crate) struct ConnectArgs {
     /// Subprotocol to offer, repeatable.
     #[arg(long = "subprotocol", value_name = "P")]
     pub(crate) subprotocols: Vec<String>,
+    /// Tunnel through this proxy: http://, https://, socks5:// or socks5h://, with optional
+    /// user:password@ (never printed). Default: the proxy variables of the environment, read
+    /// as curl reads them.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub(crate) proxy: Option<String>,
+    /// Connect directly, ignoring the environment's proxy variables.
+    #[arg(long)]
+    pub(crate) no_proxy: bool,
+    /// Also trust the CA certificates in this PEM file (repeatable); verification stays on.
+    #[arg(long = "ca", value_name = "FILE")]
+    pub(crate) ca: Vec<std::path::PathBuf>,
     /// Send every received message back.
     #[arg(long)]
     pub(crate) echo: bool,
@@ -343,5 +354,22 @@ mod tests {
             ]
         );
         assert!(connect(&["--header", "nocolon"]).is_err());
+    }
+
+    #[test]
+    fn proxy_flags_exclude_each_other_and_ca_repeats() {
+        let args = connect(&[
+            "--proxy",
+            "socks5h://u:p@127.0.0.1:1080",
+            "--ca",
+            "a.pem",
+            "--ca",
+            "b.pem",
+        ])
+        .unwrap();
+        assert_eq!(args.proxy.as_deref(), Some("socks5h://u:p@127.0.0.1:1080"));
+        assert_eq!(args.ca.len(), 2);
+        assert!(connect(&["--no-proxy"]).unwrap().no_proxy);
+        assert!(connect(&["--proxy", "http://p:1", "--no-proxy"]).is_err());
     }
 }

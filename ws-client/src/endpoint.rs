@@ -56,7 +56,12 @@ impl Target {
 
     /// Takes the URL and headers of a complete `http::Request` (method `GET`). The standard
     /// WebSocket headers (`Host`, `Upgrade`, `Sec-WebSocket-Key`…) are filled in if missing.
+    /// `Sec-WebSocket-Extensions` and `Sec-WebSocket-Accept` are refused: no extension is
+    /// supported, and the accept is the server's to send.
     pub fn from_request(request: Request) -> Result<Self, Error> {
+        for name in request.headers().keys() {
+            check_not_reserved(name, &RESERVED[2..])?;
+        }
         if request.method() != Method::GET {
             return Err(Error::InvalidHeader {
                 name: ":method".to_owned(),
@@ -95,7 +100,28 @@ impl TryFrom<Request> for Target {
     }
 }
 
-/// Parses a header for the handshake, naming it in the error.
+/// Headers the WebSocket handshake sets and checks itself: a user value would break it (a
+/// key whose accept the client cannot check, an extension it cannot speak).
+const RESERVED: [&str; 4] = [
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-accept",
+];
+
+/// Refuses `name` if the handshake owns it (see `RESERVED`).
+fn check_not_reserved(name: &HeaderName, reserved: &[&str]) -> Result<(), Error> {
+    if reserved.contains(&name.as_str()) {
+        return Err(Error::InvalidHeader {
+            name: name.to_string(),
+            reason: "set by the WebSocket handshake itself; a user value would break it".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses a header for the handshake, naming it in the error. The handshake's own headers
+/// (`Sec-WebSocket-Key`, `-Version`, `-Extensions`, `-Accept`) are refused.
 pub(crate) fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
     let invalid = |reason: String| Error::InvalidHeader {
         name: name.to_owned(),
@@ -103,6 +129,7 @@ pub(crate) fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue
     };
     let parsed_name =
         HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    check_not_reserved(&parsed_name, &RESERVED)?;
     let parsed_value = HeaderValue::from_str(value).map_err(|e| invalid(e.to_string()))?;
     Ok((parsed_name, parsed_value))
 }
@@ -372,6 +399,31 @@ mod tests {
                 .to_string()
                 .contains("ws://")
         );
+        for reserved in [
+            "Sec-WebSocket-Key",
+            "sec-websocket-version",
+            "Sec-WebSocket-Extensions",
+            "Sec-WebSocket-Accept",
+        ] {
+            let error = Target::parse("ws://h/")
+                .unwrap()
+                .with_header(reserved, "x")
+                .unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "invalid handshake header `{}`: set by the WebSocket handshake itself; a \
+                     user value would break it",
+                    reserved.to_ascii_lowercase()
+                )
+            );
+        }
+        let with_extension = Request::builder()
+            .uri("ws://h/")
+            .header("Sec-WebSocket-Extensions", "permessage-deflate")
+            .body(())
+            .unwrap();
+        assert!(Target::from_request(with_extension).is_err());
         let bad = Target::parse("ws://h/")
             .unwrap()
             .with_header("bad header", "v");

@@ -14,9 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tungstenite::error::{CapacityError, ProtocolError};
-use tungstenite::http::header::RETRY_AFTER;
+use tungstenite::http::header::{DATE, RETRY_AFTER};
 use ws_core::{CloseCode, CloseError, ConfigError, ConnectFailure, Text, TransportError};
 
+use crate::proxy::{Proxy, ProxyFailure};
+use crate::retry_after::retry_after_from_headers;
 use crate::url::redact;
 
 /// A shareable error source (errors are cloned into events, and `io::Error` is not `Clone`).
@@ -141,6 +143,86 @@ pub enum Error {
     /// The client has closed for good (after the application's close, giving up, or a
     /// permanent failure): nothing more can be sent.
     Closed,
+    /// A proxy URL (from the options or the environment) is malformed or of an unsupported
+    /// kind.
+    InvalidProxy {
+        /// The proxy URL, credentials hidden.
+        proxy: String,
+        /// What is wrong with it (and, for the environment, which variable held it).
+        reason: String,
+    },
+    /// The proxy did not open a tunnel to the server.
+    Proxy {
+        /// The proxy, as `scheme://***@host:port` (credentials never shown).
+        proxy: String,
+        /// The `host:port` the tunnel was to lead to.
+        target: String,
+        /// What the proxy did.
+        failure: ProxyFailure,
+    },
+    /// A stage of the connect attempt did not finish within the attempt's share of
+    /// `connect_timeout`.
+    StageTimeout {
+        /// The URL, redacted.
+        url: String,
+        /// The stage that was still running.
+        stage: ConnectStage,
+        /// The addresses a TCP connection was tried to, in order (the proxy's, through a
+        /// proxy); empty when the attempt timed out before connecting.
+        tried: Vec<SocketAddr>,
+        /// How long the attempt had run.
+        after: Duration,
+    },
+    /// The server accepted the upgrade with an extension the client did not offer (RFC 6455
+    /// §4.1: the client must fail the connection).
+    UnofferedExtension {
+        /// The URL, redacted.
+        url: String,
+        /// The extension, as the server named it.
+        extension: String,
+    },
+    /// The server chose a subprotocol the client did not offer.
+    UnofferedSubprotocol {
+        /// The URL, redacted.
+        url: String,
+        /// The subprotocol, as the server named it.
+        subprotocol: String,
+    },
+    /// A PEM file or buffer holds no usable certificate.
+    InvalidPem {
+        /// Where the PEM came from (a path, or `(buffer)`).
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The stages of a connect attempt, in order, for [`Error::StageTimeout`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum ConnectStage {
+    /// Resolving the server's (or the proxy's) name.
+    Dns,
+    /// Opening a TCP connection to one of the resolved addresses (Happy Eyeballs).
+    Tcp,
+    /// The proxy's handshake (TLS to an `https://` proxy, then `CONNECT` or SOCKS5).
+    Proxy,
+    /// The TLS handshake with the server.
+    Tls,
+    /// The HTTP upgrade to WebSocket.
+    Upgrade,
+}
+
+impl fmt::Display for ConnectStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectStage::Dns => "DNS lookup",
+            ConnectStage::Tcp => "TCP connect",
+            ConnectStage::Proxy => "proxy handshake",
+            ConnectStage::Tls => "TLS handshake",
+            ConnectStage::Upgrade => "WebSocket upgrade",
+        })
+    }
 }
 
 /// What the client was doing when an I/O error happened.
@@ -208,16 +290,29 @@ impl Error {
         }
     }
 
+    /// The proxy `proxy` failed to open a tunnel to `target` (`host:port`).
+    pub fn proxy(proxy: &Proxy, target: &str, failure: ProxyFailure) -> Self {
+        Error::Proxy {
+            proxy: proxy.redacted(),
+            target: target.to_owned(),
+            failure,
+        }
+    }
+
     /// Classifies a failed TLS or WebSocket opening handshake with `server` (`host:port`) for
     /// `url` (already redacted).
     pub(crate) fn handshake(error: tungstenite::Error, url: &str, server: &str) -> Self {
         match error {
             tungstenite::Error::Http(response) => {
+                let date = response
+                    .headers()
+                    .get(DATE)
+                    .and_then(|value| value.to_str().ok());
                 let retry_after = response
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|value| value.to_str().ok())
-                    .and_then(parse_retry_after);
+                    .and_then(|value| retry_after_from_headers(value, date));
                 let body = response.body().as_ref().filter(|b| !b.is_empty()).map(|b| {
                     let end = b.len().min(BODY_EXCERPT);
                     String::from_utf8_lossy(&b[..end]).into_owned()
@@ -321,9 +416,14 @@ impl Error {
                 status: *status,
                 retry_after: *retry_after,
             },
-            Error::Protocol { .. } | Error::InvalidUtf8 { .. } | Error::MessageTooLarge { .. } => {
-                ConnectFailure::Protocol
-            }
+            Error::Protocol { .. }
+            | Error::InvalidUtf8 { .. }
+            | Error::MessageTooLarge { .. }
+            | Error::UnofferedExtension { .. }
+            | Error::UnofferedSubprotocol { .. } => ConnectFailure::Protocol,
+            // A refusing proxy is classed by what it said (see `ProxyFailure::connect_failure`):
+            // 407 stops, 502/503/504 retry.
+            Error::Proxy { failure, .. } => failure.connect_failure(),
             // DNS, refused, socket errors, and a failing provider (a token service that is
             // down) are usually temporary.
             _ => ConnectFailure::Io,
@@ -333,9 +433,11 @@ impl Error {
     /// The class of an error on an open connection, for the core's close policy.
     pub(crate) fn transport_error(&self) -> TransportError {
         match self {
-            Error::Protocol { .. } | Error::InvalidUtf8 { .. } | Error::InvalidUrl { .. } => {
-                TransportError::Protocol
-            }
+            Error::Protocol { .. }
+            | Error::InvalidUtf8 { .. }
+            | Error::InvalidUrl { .. }
+            | Error::UnofferedExtension { .. }
+            | Error::UnofferedSubprotocol { .. } => TransportError::Protocol,
             Error::MessageTooLarge { .. } => TransportError::MessageTooLarge,
             Error::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
                 TransportError::Eof
@@ -399,8 +501,9 @@ fn rustls_error(error: &io::Error) -> Option<&rustls::Error> {
     error.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
-/// `Retry-After` in its seconds form (`120`). The HTTP-date form is ignored: reading it needs
-/// the wall clock, and servers that rate-limit WebSocket upgrades send seconds.
+/// `Retry-After` in its delay-seconds form (`120`) only. Responses are read with
+/// [`parse_retry_after_at`](crate::retry_after::parse_retry_after_at), which also takes the
+/// HTTP-date form.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
@@ -490,6 +593,60 @@ impl fmt::Display for Error {
             Error::Json(error) => write!(f, "JSON serialisation failed: {error}"),
             Error::InvalidClose(error) => write!(f, "invalid close: {error}"),
             Error::Closed => f.write_str("the client is closed; nothing more can be sent"),
+            other => other.fmt_connect_error(f),
+        }
+    }
+}
+
+impl Error {
+    /// `Display` for the errors of the connect stages (proxy, timeouts, strict handshake,
+    /// certificates).
+    fn fmt_connect_error(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidProxy { proxy, reason } => {
+                write!(f, "invalid proxy `{proxy}`: {reason}")
+            }
+            Error::Proxy {
+                proxy,
+                target,
+                failure,
+            } => write!(f, "proxy {proxy} refused a tunnel to {target}: {failure}"),
+            Error::StageTimeout {
+                url,
+                stage,
+                tried,
+                after,
+            } => {
+                write!(
+                    f,
+                    "connecting to {url} timed out in the {stage} after {} ms",
+                    after.as_millis()
+                )?;
+                if !tried.is_empty() {
+                    f.write_str(" (tried ")?;
+                    for (n, addr) in tried.iter().enumerate() {
+                        if n > 0 {
+                            f.write_str(", ")?;
+                        }
+                        write!(f, "{addr}")?;
+                    }
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+            Error::UnofferedExtension { url, extension } => write!(
+                f,
+                "{url} accepted the upgrade with extension `{extension}`, which the client did \
+                 not offer"
+            ),
+            Error::UnofferedSubprotocol { url, subprotocol } => write!(
+                f,
+                "{url} chose subprotocol `{subprotocol}`, which the client did not offer"
+            ),
+            Error::InvalidPem { origin, reason } => {
+                write!(f, "invalid PEM certificates in {origin}: {reason}")
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -557,6 +714,7 @@ mod tests {
             "ws://h/ answered HTTP 503 Service Unavailable instead of switching to WebSocket \
              (retry after 7s): \"go away\""
         );
+        // A date in the past (2015): retry at once, but the server did ask for a wait.
         let dated = Error::handshake(
             http_error(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")),
             "ws://h/",
@@ -566,7 +724,7 @@ mod tests {
             dated.connect_failure(),
             ConnectFailure::Http {
                 status: 429,
-                retry_after: None
+                retry_after: Some(Duration::ZERO)
             }
         );
     }
@@ -642,6 +800,82 @@ mod tests {
             dns.to_string(),
             "DNS lookup of `nope.invalid` failed: no such host"
         );
+    }
+
+    #[test]
+    fn a_dated_retry_after_is_measured_against_the_response_date() {
+        let response = Response::builder()
+            .status(503)
+            .header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT")
+            .header("Date", "Wed, 21 Oct 2015 07:26:00 GMT")
+            .body(None)
+            .unwrap();
+        let error = Error::handshake(
+            tungstenite::Error::Http(Box::new(response)),
+            "ws://h/",
+            "h:80",
+        );
+        assert_eq!(
+            error.connect_failure(),
+            ConnectFailure::Http {
+                status: 503,
+                retry_after: Some(Duration::from_secs(120))
+            }
+        );
+    }
+
+    #[test]
+    fn proxy_refusals_are_classified_by_status_and_never_show_credentials() {
+        let proxy = Proxy::parse("http://user:s3cret@127.0.0.1:3128").unwrap();
+        let refusal = |status| {
+            Error::proxy(
+                &proxy,
+                "example.com:443",
+                ProxyFailure::Status {
+                    status,
+                    reason: String::new(),
+                    retry_after: None,
+                },
+            )
+        };
+        let denied = refusal(407);
+        assert_eq!(
+            denied.to_string(),
+            "proxy http://***@127.0.0.1:3128 refused a tunnel to example.com:443: HTTP 407"
+        );
+        assert!(!format!("{denied:?}").contains("s3cret"));
+        let policy = |error: &Error| {
+            ws_core::default_close_policy(&ws_core::Disconnect::ConnectFailed(
+                error.connect_failure(),
+            ))
+        };
+        assert_eq!(policy(&denied), ws_core::ReconnectDecision::Stop);
+        for status in [502, 503, 504] {
+            assert_eq!(
+                policy(&refusal(status)),
+                ws_core::ReconnectDecision::Reconnect
+            );
+        }
+        let closed = Error::proxy(&proxy, "h:1", ProxyFailure::Closed);
+        assert_eq!(policy(&closed), ws_core::ReconnectDecision::Reconnect);
+        let socks_auth = Error::proxy(&proxy, "h:1", ProxyFailure::AuthRejected);
+        assert_eq!(policy(&socks_auth), ws_core::ReconnectDecision::Stop);
+    }
+
+    #[test]
+    fn a_stage_timeout_names_the_stage_and_the_addresses() {
+        let error = Error::StageTimeout {
+            url: "ws://h:9/".to_owned(),
+            stage: ConnectStage::Tcp,
+            tried: vec!["[::1]:9".parse().unwrap(), "127.0.0.1:9".parse().unwrap()],
+            after: Duration::from_millis(900),
+        };
+        assert_eq!(
+            error.to_string(),
+            "connecting to ws://h:9/ timed out in the TCP connect after 900 ms (tried [::1]:9, \
+             127.0.0.1:9)"
+        );
+        assert_eq!(error.connect_failure(), ConnectFailure::Io);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //!   [`Event::Rejected`], [`Event::Undelivered`]); nothing is lost silently.
 //! - [`Event`] and [`Error`]: what happened, typed, and where (URLs and credentials always
 //!   redacted).
+//! - [`Proxy`] and [`ProxyConfig`]: HTTP `CONNECT` and SOCKS5 proxies, from the options or
+//!   the environment (curl's conventions).
 //! - [`runtime`]: for adapter authors only — the [`Runtime`](runtime::Runtime) trait and the
 //!   [`Driver`](runtime::Driver) it runs.
 //!
@@ -35,6 +37,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attempt;
 mod channel;
 mod client;
 mod command;
@@ -44,10 +47,13 @@ mod endpoint;
 mod error;
 mod event;
 mod events;
+mod happy_eyeballs;
 mod json;
 mod limits;
 mod options;
 mod outbox;
+mod proxy;
+mod retry_after;
 pub mod runtime;
 mod session;
 mod state_watch;
@@ -57,12 +63,13 @@ mod url;
 
 pub use client::{Client, SendError, TrySendError};
 pub use endpoint::{Attempt, Endpoint, Target};
-pub use error::{Error, Source, Stage, Timeout};
+pub use error::{ConnectStage, Error, Source, Stage, Timeout};
 pub use event::Event;
 pub use events::Events;
 pub use json::MessageExt;
 pub use limits::WebSocketLimits;
 pub use options::{ClientOptions, ClientOptionsBuilder};
+pub use proxy::{NoProxy, Proxy, ProxyConfig, ProxyEnv, ProxyFailure, ProxyKind};
 pub use state_watch::StateWatch;
 pub use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 pub use tls::Tls;

@@ -13,11 +13,15 @@ use tungstenite::http::HeaderMap;
 use tungstenite::protocol::WebSocketConfig;
 use ws_core::Config;
 
+use crate::attempt::Offer;
 use crate::endpoint::{Attempt, Endpoint, handshake_request, header};
 use crate::error::{Error, Stage};
+use crate::happy_eyeballs::{RaceError, interleave};
 use crate::limits::WebSocketLimits;
+use crate::proxy::{Proxy, ProxyConfig, ProxyEnv, ProxyFailure, ProxyKind, ProxyTarget};
 use crate::runtime::Connected;
 use crate::tls::Tls;
+use crate::url::WsUrl;
 
 /// Default capacity of the event channel (events the application has not read yet).
 pub(crate) const DEFAULT_EVENT_CAPACITY: usize = 256;
@@ -40,6 +44,9 @@ pub struct ClientOptions {
     limits: WebSocketLimits,
     event_capacity: usize,
     command_capacity: usize,
+    /// Never [`ProxyConfig::FromEnvironment`]: the environment is read by `build`.
+    proxy: ProxyConfig,
+    resolve: Arc<[(String, Vec<SocketAddr>)]>,
 }
 
 impl ClientOptions {
@@ -107,6 +114,28 @@ impl ClientOptions {
             .unwrap_or_else(|| RandomState::new().hash_one(std::time::SystemTime::now()))
     }
 
+    /// How the proxy is chosen; the environment was read when the options were built.
+    pub fn proxy_config(&self) -> &ProxyConfig {
+        &self.proxy
+    }
+
+    /// The proxy a connection to `url` goes through, or `None` to connect directly.
+    pub fn proxy_for(&self, url: &WsUrl) -> Option<&Proxy> {
+        match &self.proxy {
+            ProxyConfig::Fixed(proxy) => Some(proxy),
+            ProxyConfig::Env(env) => env.proxy_for(url),
+            ProxyConfig::None | ProxyConfig::FromEnvironment => None,
+        }
+    }
+
+    /// The addresses [`ClientOptionsBuilder::resolve`] pinned for `host`, if any.
+    pub fn resolved(&self, host: &str) -> Option<&[SocketAddr]> {
+        self.resolve
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))
+            .map(|(_, addrs)| addrs.as_slice())
+    }
+
     /// A short, redacted name for logs: the fixed URL, or `(URL from a function)`.
     pub fn label(&self) -> String {
         self.endpoint
@@ -134,6 +163,16 @@ pub struct Prepared {
     pub tls: Option<Arc<ClientConfig>>,
     /// The tungstenite configuration.
     pub websocket: WebSocketConfig,
+    /// The proxy to tunnel through, if any.
+    pub proxy: Option<Proxy>,
+    /// The TLS configuration for an `https://` proxy (TLS to the proxy, then the server's
+    /// own TLS inside the tunnel for `wss://`).
+    pub tls_to_proxy: Option<Arc<ClientConfig>>,
+    /// The addresses pinned for the host to dial ([`ClientOptionsBuilder::resolve`]): no DNS.
+    pub pinned: Option<Vec<SocketAddr>>,
+    /// What the request offered: the server's response is checked against it
+    /// ([`Offer::check`]).
+    pub offer: Offer,
 }
 
 impl Prepared {
@@ -143,12 +182,35 @@ impl Prepared {
         let target = options.endpoint.resolve(attempt).await?;
         let request = handshake_request(&target, &options.headers, &options.subprotocols)?;
         let url = target.url();
-        let tls = if url.is_tls() {
+        let proxy = options.proxy_for(url).cloned();
+        let tls = if url.is_tls() || proxy.as_ref().is_some_and(|p| p.kind() == ProxyKind::Https) {
             Some(options.tls.client_config()?)
         } else {
             None
         };
+        let (dial_host, dial_port) = match &proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (url.host(), url.port()),
+        };
+        let pinned = options.resolved(dial_host).map(|addrs| {
+            addrs
+                .iter()
+                .map(|addr| match addr.port() {
+                    0 => SocketAddr::new(addr.ip(), dial_port),
+                    _ => *addr,
+                })
+                .collect()
+        });
+        let tls_to_proxy = proxy
+            .as_ref()
+            .filter(|p| p.kind() == ProxyKind::Https)
+            .and(tls.clone());
+        let tls = if url.is_tls() { tls } else { None };
         Ok(Prepared {
+            offer: Offer::of(&request),
+            pinned,
+            proxy,
+            tls_to_proxy,
             label: url.redacted(),
             server: format!("{}:{}", url.host(), url.port()),
             host: url.host().to_owned(),
@@ -179,6 +241,101 @@ impl Prepared {
     /// `Retry-After`, TLS, protocol, I/O).
     pub fn handshake_error(&self, error: tungstenite::Error) -> Error {
         Error::handshake(error, &self.label, &self.server)
+    }
+
+    /// The error for a handshake (TLS or WebSocket) with `server`, `host:port` of the server
+    /// or of an `https://` proxy.
+    pub fn handshake_error_at(&self, server: &str, error: tungstenite::Error) -> Error {
+        Error::handshake(error, &self.label, server)
+    }
+
+    /// The error for a failed lookup of `host` (the server's or the proxy's).
+    pub fn dns_error(&self, host: &str, error: io::Error) -> Error {
+        Error::dns(host, error)
+    }
+
+    /// The error for a proxy that did not open a tunnel to `target`.
+    pub fn proxy_error(&self, target: &str, failure: ProxyFailure) -> Error {
+        match &self.proxy {
+            Some(proxy) => Error::proxy(proxy, target, failure),
+            None => Error::Io {
+                url: self.label.clone(),
+                stage: Stage::Connect,
+                source: Arc::new(io::Error::other(failure.to_string())),
+            },
+        }
+    }
+
+    /// The host and port to open a TCP connection to: the proxy's, or the server's.
+    pub fn dial(&self) -> (&str, u16) {
+        match &self.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (self.host.as_str(), self.port),
+        }
+    }
+
+    /// Where the proxy's tunnel must lead: the server's name, or for `socks5://` (local
+    /// resolution) the first of `resolved`, the server's addresses looked up by the client.
+    pub fn proxy_target(&self, resolved: Option<SocketAddr>) -> ProxyTarget {
+        match resolved {
+            Some(addr) => ProxyTarget::Addr(addr),
+            None => ProxyTarget::name(&self.host, self.port),
+        }
+    }
+
+    /// Whether the client must resolve the server's name itself before the proxy handshake
+    /// (`socks5://`; `socks5h://` and HTTP proxies resolve it themselves). IP literals need
+    /// no lookup.
+    pub fn resolves_target_locally(&self) -> bool {
+        self.proxy
+            .as_ref()
+            .is_some_and(|p| p.kind() == ProxyKind::Socks5)
+            && self.host.parse::<std::net::IpAddr>().is_err()
+    }
+
+    /// The TLS server name of the proxy (for an `https://` proxy).
+    pub fn proxy_server_name(&self) -> Result<ServerName<'static>, Error> {
+        let proxy = self.proxy.as_ref().map_or(self.host.as_str(), Proxy::host);
+        ServerName::try_from(proxy.to_owned()).map_err(|e| Error::Tls {
+            server: proxy.to_owned(),
+            reason: format!("`{proxy}` is not a valid server name: {e}"),
+            source: None,
+        })
+    }
+
+    /// The addresses to race, in Happy Eyeballs order: the pinned ones, or `resolved` (the
+    /// lookup of [`dial`](Self::dial)). A failed or empty lookup is an [`Error::Dns`].
+    pub fn addresses<A>(&self, resolved: io::Result<A>) -> Result<Vec<SocketAddr>, Error>
+    where
+        A: IntoIterator<Item = SocketAddr>,
+    {
+        let host = self.dial().0;
+        let addrs = match &self.pinned {
+            Some(pinned) => pinned.clone(),
+            None => resolved
+                .map_err(|e| Error::dns(host, e))?
+                .into_iter()
+                .collect(),
+        };
+        if addrs.is_empty() {
+            return Err(Error::dns(
+                host,
+                io::Error::new(io::ErrorKind::NotFound, "no address found"),
+            ));
+        }
+        Ok(interleave(addrs))
+    }
+
+    /// The error for a lost [`race`](crate::race): the last failure, a refused port staying
+    /// [`Error::Refused`].
+    pub fn race_failed(&self, error: RaceError) -> Error {
+        match error {
+            RaceError::Failed { addr, error, .. } => Error::tcp_connect(&self.label, addr, error),
+            _ => Error::dns(
+                self.dial().0,
+                io::Error::new(io::ErrorKind::NotFound, "no address found"),
+            ),
+        }
     }
 
     /// The name rustls checks the server's certificate against, for an adapter that runs the
@@ -242,6 +399,8 @@ pub struct ClientOptionsBuilder {
     limits: WebSocketLimits,
     event_capacity: usize,
     command_capacity: usize,
+    proxy: ProxyConfig,
+    resolve: Vec<(String, Vec<SocketAddr>)>,
     error: Option<Error>,
 }
 
@@ -257,8 +416,65 @@ impl ClientOptionsBuilder {
             limits: WebSocketLimits::default(),
             event_capacity: DEFAULT_EVENT_CAPACITY,
             command_capacity: DEFAULT_COMMAND_CAPACITY,
+            proxy: ProxyConfig::FromEnvironment,
+            resolve: Vec::new(),
             error: None,
         }
+    }
+
+    /// Tunnels every connection through the proxy at `url`: `http://`, `https://` (TLS to
+    /// the proxy), `socks5://` (the client resolves the server's name) or `socks5h://` (the
+    /// proxy does), with optional `user:password@` (sent as `Proxy-Authorization: Basic`, or
+    /// by RFC 1929 for SOCKS5, and never printed). A bad URL is an
+    /// [`Error::InvalidProxy`] from [`build`](Self::build).
+    ///
+    /// Without this call (or [`no_proxy`](Self::no_proxy)), the proxy comes from the
+    /// environment, by curl's conventions: `https_proxy`/`HTTPS_PROXY` for `wss://`,
+    /// `http_proxy` (lower case only) for `ws://`, `all_proxy`/`ALL_PROXY` otherwise, except
+    /// for the hosts `no_proxy`/`NO_PROXY` lists (see [`ProxyEnv`] and
+    /// [`NoProxy`](crate::NoProxy)). As with curl, loopback hosts are proxied too unless
+    /// `no_proxy` names them. The environment is read once, by `build`.
+    pub fn proxy(mut self, url: &str) -> Self {
+        match Proxy::parse(url) {
+            Ok(proxy) => self.proxy = ProxyConfig::Fixed(proxy),
+            Err(error) => {
+                self.error.get_or_insert(error);
+            }
+        }
+        self
+    }
+
+    /// Connects directly, whatever the environment's proxy variables say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyConfig::None;
+        self
+    }
+
+    /// Takes the proxy settings from `env` instead of the process environment (e.g.
+    /// [`ProxyEnv::from_lookup`] over the application's own configuration).
+    pub fn proxy_env(mut self, env: ProxyEnv) -> Self {
+        self.proxy = ProxyConfig::Env(env);
+        self
+    }
+
+    /// Sets how the proxy is chosen ([`ProxyConfig::FromEnvironment`] is the default).
+    pub fn proxy_config(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Connects to `addrs` for `host` instead of looking it up (like curl's `--resolve`),
+    /// in Happy Eyeballs order. An address with port 0 takes the URL's (or proxy's) port.
+    /// Applies to the host dialled: the server's, or the proxy's when there is one.
+    pub fn resolve(mut self, host: &str, addrs: &[SocketAddr]) -> Self {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        self.resolve
+            .retain(|(name, _)| !name.eq_ignore_ascii_case(&host));
+        self.resolve.push((host, addrs.to_vec()));
+        self
     }
 
     /// The supervisor's configuration: heartbeat, timeouts, reconnect, queue, close policy,
@@ -370,6 +586,23 @@ impl ClientOptionsBuilder {
                 problem: format!("{bad:?} is not a token (printable ASCII, no comma)"),
             });
         }
+        let proxy = match self.proxy {
+            ProxyConfig::FromEnvironment => {
+                let env = ProxyEnv::from_env()?;
+                if env.is_empty() {
+                    ProxyConfig::None
+                } else {
+                    ProxyConfig::Env(env)
+                }
+            }
+            other => other,
+        };
+        if let Some((host, _)) = self.resolve.iter().find(|(_, addrs)| addrs.is_empty()) {
+            return Err(Error::InvalidOption {
+                option: "resolve",
+                problem: format!("no address given for `{host}`"),
+            });
+        }
         // Credentials from a function are fresh on every attempt: an HTTP 401 or 403 may mean
         // they expired on the way, so the core retries it `auth_retries` times in a row.
         let config = if endpoint.fixed_url().is_none() && !self.config.credentials_refreshed() {
@@ -382,6 +615,8 @@ impl ClientOptionsBuilder {
             self.config
         };
         Ok(ClientOptions {
+            proxy,
+            resolve: self.resolve.into(),
             endpoint,
             config,
             headers: self.headers,
@@ -418,6 +653,23 @@ mod tests {
             err.to_string()
                 .starts_with("invalid handshake header `x-bad`"),
             "{err}"
+        );
+        let err = ClientOptions::builder("ws://h/")
+            .header("Sec-WebSocket-Key", "x")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid handshake header `sec-websocket-key`: set by the"),
+            "{err}"
+        );
+        let err = ClientOptions::builder("ws://h/")
+            .proxy("ftp://u:pw@p")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidProxy { proxy, .. } if proxy == "ftp://***@p"),
+            "{err:?}"
         );
         let err = ClientOptions::builder("ws://h/")
             .event_capacity(0)

@@ -17,9 +17,12 @@ use futures_sink::Sink;
 use tungstenite::handshake::client::Response;
 use tungstenite::{Error as WireError, Message as WireMessage};
 
+pub use crate::attempt::{Budget, Offer, within};
 pub use crate::driver::Driver;
 pub use crate::endpoint::BoxFuture;
+pub use crate::happy_eyeballs::{ATTEMPT_DELAY, Race, RaceError, RaceStep, interleave, race};
 pub use crate::options::Prepared;
+pub use crate::proxy::{ProxyHandshake, ProxyTarget, Step};
 
 use crate::endpoint::Attempt;
 use crate::error::Error;

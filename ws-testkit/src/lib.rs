@@ -24,21 +24,27 @@
 #![forbid(unsafe_code)]
 
 mod behavior;
+mod black_hole;
 pub mod conformance;
 mod connection;
 mod handshake;
 mod listen;
 pub mod pki;
 mod proxy;
+mod proxy_server;
 mod recording;
 mod runtime;
 mod server;
+mod tinyproxy;
 mod tls_front;
 mod watched;
 mod wire;
 
 pub use behavior::{AppHeartbeat, Behavior, HandshakeMode, PingMode};
+pub use black_hole::BlackHole;
 pub use proxy::{FaultProxy, ProxyMode};
+pub use proxy_server::{ProxyFault, ProxyProtocol, ProxyRequest, TestProxy};
 pub use recording::{HandshakeRequest, Payload, Received};
 pub use server::TestServer;
+pub use tinyproxy::Tinyproxy;
 pub use tls_front::TlsFront;

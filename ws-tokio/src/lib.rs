@@ -91,11 +91,12 @@ use std::task::{Context, Poll};
 
 pub use ws_client::{
     Attempt, Bytes, Client, ClientOptions, ClientOptionsBuilder, CloseCode, ClosePolicy, Config,
-    ConfigBuilder, ConfigError, ConnectFailure, ConnectionId, Disconnect, Endpoint, Error, Event,
-    Events, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, Overflow, ReconnectDecision,
-    Replay, SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch, Stats, Target,
-    Text, Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason,
-    WebSocketLimits, WsUrl, default_close_policy, rustls,
+    ConfigBuilder, ConfigError, ConnectFailure, ConnectStage, ConnectionId, Disconnect, Endpoint,
+    Error, Event, Events, Heartbeat, Jitter, Liveness, Matcher, Message, MessageExt, NoProxy,
+    Overflow, Proxy, ProxyConfig, ProxyEnv, ProxyFailure, ProxyKind, ReconnectDecision, Replay,
+    SendError, SendErrorKind, ServerPing, Source, Stage, State, StateWatch, Stats, Target, Text,
+    Timeout, Tls, TransportError, TryRecvError, TrySendError, UndeliveredReason, WebSocketLimits,
+    WsUrl, default_close_policy, rustls,
 };
 
 /// Starts a client on the current tokio runtime and returns its handles. The first event is

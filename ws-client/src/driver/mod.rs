@@ -347,7 +347,7 @@ impl<R: Runtime> Inner<R> {
     }
 
     /// The client has just stopped for good. Closes the command channel, so that every later
-    /// send fails with `Error::Stopped`, and hands back the sends it accepted but the driver
+    /// send fails with `Error::Closed`, and hands back the sends it accepted but the driver
     /// never took, as `Event::Rejected`: an accepted send is never lost without a trace, even
     /// one that raced the close. Other commands are moot once closed.
     fn refuse_late_sends(&mut self) {

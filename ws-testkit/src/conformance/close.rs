@@ -386,9 +386,7 @@ pub fn peer_close_is_answered_within_close_timeout<A: Adapter>(adapter: &A) {
 /// pushes back on the server), so the Close waits behind the unread messages — reading on
 /// without bound is what backpressure exists to prevent. Once the application reads, every
 /// message arrives in order and the Close is answered within `close_timeout`.
-pub fn peer_close_behind_unread_messages_is_answered_once_the_application_reads<
-    A: Adapter,
->(
+pub fn peer_close_behind_unread_messages_is_answered_once_the_application_reads<A: Adapter>(
     adapter: &A,
 ) {
     let s = Scenario::new(

@@ -36,9 +36,11 @@ mod handshake;
 mod heartbeat;
 mod messages;
 mod observe;
+mod proxy;
 mod race;
 mod reconnect;
 mod setup;
+mod strict;
 mod tls;
 
 use std::time::Duration;
@@ -47,9 +49,9 @@ pub use close::{
     close_during_a_hanging_handshake_ends_the_attempt_at_once,
     close_while_waiting_out_a_retry_after_ends_at_once,
     graceful_close_sends_1000_and_does_not_reconnect, no_reconnect_after_close_1008,
-    no_reconnect_after_http_401, peer_close_code_and_reason_reach_the_application,
-    peer_close_is_answered_within_close_timeout,
+    no_reconnect_after_http_401,
     peer_close_behind_unread_messages_is_answered_once_the_application_reads,
+    peer_close_code_and_reason_reach_the_application, peer_close_is_answered_within_close_timeout,
 };
 pub use facade::{Adapter, Client, Driver, Events, Handle, StateWatch};
 pub use handles::{
@@ -80,6 +82,17 @@ pub use messages::{
     text_binary_and_json_echo_in_order_and_are_counted,
 };
 pub use observe::{Observe, collect_until, expect_no_event_matching, wait_for};
+pub use proxy::{
+    black_holed_addresses_time_out_in_the_tcp_stage_naming_them,
+    black_holed_first_address_costs_250_ms_not_the_connect_timeout,
+    garbage_from_the_proxy_is_a_typed_error_at_once, hanging_proxy_is_a_proxy_stage_timeout,
+    http_connect_proxy_with_credentials_tunnels_and_redacts_them,
+    https_proxy_is_reached_over_verified_tls, oversized_proxy_reply_is_refused_at_8_kib,
+    proxy_407_stops_with_a_typed_redacted_error, proxy_503_is_retried_until_the_tunnel_opens,
+    slow_proxy_reply_still_opens, socks5_proxy_gets_an_address_resolved_by_the_client,
+    socks5h_proxy_resolves_the_name_with_rfc_1929_credentials,
+    tinyproxy_tunnels_with_basic_credentials,
+};
 pub use race::{
     sends_racing_the_close_each_end_in_exactly_one_outcome,
     sends_racing_the_last_handle_drop_are_all_delivered,
@@ -90,6 +103,7 @@ pub use reconnect::{
     reconnect_now_replaces_an_open_connection, refused_port_is_a_typed_refused_error,
     restart_reconnects_and_delivers_the_queue_once_in_order, retry_after_is_honoured_on_http_503,
 };
+pub use strict::unoffered_extension_fails_the_connection_by_name;
 pub use tls::{
     wss_to_a_host_name_checks_the_certificate_against_the_name,
     wss_to_an_ipv6_literal_verifies_the_address, wss_with_a_wrong_ca_fails_at_once_and_stops,
@@ -190,8 +204,22 @@ macro_rules! conformance_suite {
             wss_with_a_wrong_ca_fails_at_once_and_stops,
             wss_to_a_host_name_checks_the_certificate_against_the_name,
             wss_to_an_ipv6_literal_verifies_the_address,
-
-);
+            // proxies, Happy Eyeballs, strict handshake
+            http_connect_proxy_with_credentials_tunnels_and_redacts_them,
+            socks5h_proxy_resolves_the_name_with_rfc_1929_credentials,
+            socks5_proxy_gets_an_address_resolved_by_the_client,
+            proxy_407_stops_with_a_typed_redacted_error,
+            proxy_503_is_retried_until_the_tunnel_opens,
+            hanging_proxy_is_a_proxy_stage_timeout,
+            garbage_from_the_proxy_is_a_typed_error_at_once,
+            oversized_proxy_reply_is_refused_at_8_kib,
+            slow_proxy_reply_still_opens,
+            black_holed_first_address_costs_250_ms_not_the_connect_timeout,
+            black_holed_addresses_time_out_in_the_tcp_stage_naming_them,
+            tinyproxy_tunnels_with_basic_credentials,
+            https_proxy_is_reached_over_verified_tls,
+            unoffered_extension_fails_the_connection_by_name,
+        );
     };
     (@tests $adapter:expr; $($scenario:ident),* $(,)?) => {
         $(
