@@ -105,7 +105,11 @@ mod tests {
     fn close(code: u16, was_clean: bool) -> BrowserClose {
         BrowserClose {
             code,
-            reason: if was_clean { "bye".into() } else { String::new() },
+            reason: if was_clean {
+                "bye".into()
+            } else {
+                String::new()
+            },
             was_clean,
         }
     }

@@ -332,7 +332,10 @@ mod tests {
             ("h:80", "the scheme must be ws:// or wss://"),
             ("ws:///path", "there is no host"),
             ("ws://:80/", "there is no host"),
-            ("ws://h/#top", "a WebSocket URL may not have a fragment (#...)"),
+            (
+                "ws://h/#top",
+                "a WebSocket URL may not have a fragment (#...)",
+            ),
             ("ws://h/a b", "a URL may not contain whitespace"),
         ] {
             match check_url(url) {
@@ -340,7 +343,11 @@ mod tests {
                 other => panic!("{url}: {other:?}"),
             }
         }
-        for url in ["ws://127.0.0.1:8080/", "WSS://example.com", "ws://u@h/x?y=1"] {
+        for url in [
+            "ws://127.0.0.1:8080/",
+            "WSS://example.com",
+            "ws://u@h/x?y=1",
+        ] {
             assert!(check_url(url).is_ok(), "{url}");
         }
         let error = check_url("ftp://h/?token=abc").unwrap_err();
@@ -357,7 +364,10 @@ mod tests {
             .subprotocol("a")
             .build()
             .unwrap_err();
-        assert_eq!(twice.to_string(), "invalid `subprotocol`: \"a\" is offered twice");
+        assert_eq!(
+            twice.to_string(),
+            "invalid `subprotocol`: \"a\" is offered twice"
+        );
         let spaced = ClientOptions::builder("ws://h/")
             .subprotocol("a b")
             .build()

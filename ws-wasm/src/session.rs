@@ -125,7 +125,12 @@ impl Session {
     }
 
     /// Closes gracefully, after checking what the browser would throw on.
-    pub(crate) fn close(&mut self, code: CloseCode, reason: Text, now: Instant) -> Result<(), Error> {
+    pub(crate) fn close(
+        &mut self,
+        code: CloseCode,
+        reason: Text,
+        now: Instant,
+    ) -> Result<(), Error> {
         check_browser_close(code, &reason)?;
         if self.is_closed() {
             return Err(Error::Stopped);
@@ -180,10 +185,7 @@ impl Session {
 
     /// The `close` event of `connection`: the socket is gone.
     pub(crate) fn closed(&mut self, connection: ConnectionId, close: BrowserClose, now: Instant) {
-        let opened = matches!(
-            self.supervisor.state(),
-            State::Open | State::Closing
-        );
+        let opened = matches!(self.supervisor.state(), State::Open | State::Closing);
         self.feed(close_input(connection, opened, close), None, now);
     }
 

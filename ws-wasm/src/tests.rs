@@ -154,7 +154,11 @@ fn a_laptop_that_wakes_long_after_the_pong_deadline_probes_instead_of_dropping()
     // page becomes visible, which ticks and reports a possible network change.
     session.tick(at(600_000));
     session.network_changed(at(600_000));
-    assert_eq!(work(&mut session), [ping(), ping()], "a probe, not an abort");
+    assert_eq!(
+        work(&mut session),
+        [ping(), ping()],
+        "a probe, not an abort"
+    );
     assert_eq!(session.state(), State::Open);
     session.received(connection, Message::from("pong"), at(600_030));
     session.tick(at(605_000));
@@ -230,7 +234,9 @@ fn close_codes_a_browser_refuses_are_an_error_and_change_nothing() {
     let refused = session.close(CloseCode::GOING_AWAY, Text::new(), at(1));
     assert!(matches!(
         refused,
-        Err(Error::Close(BrowserCloseError::CodeNotAllowed(CloseCode(1001))))
+        Err(Error::Close(BrowserCloseError::CodeNotAllowed(CloseCode(
+            1001
+        ))))
     ));
     assert!(work(&mut session).is_empty());
     assert_eq!(session.state(), State::Open);
@@ -253,7 +259,11 @@ fn a_provider_failure_is_a_failed_attempt_that_carries_its_error() {
     let [Work::Connect { connection, .. }] = work(&mut session)[..] else {
         panic!("expected a connect");
     };
-    session.connect_failed(connection, Error::Provider("token service down".into()), at(3));
+    session.connect_failed(
+        connection,
+        Error::Provider("token service down".into()),
+        at(3),
+    );
     let events = events(&mut session);
     assert!(
         matches!(
@@ -283,7 +293,10 @@ fn a_late_tick_of_a_server_driven_heartbeat_waits_instead_of_sending_a_ping() {
     let mut session = Session::new(&options, 1);
     let connection = open(&mut session);
     session.tick(at(100_000));
-    assert!(work(&mut session).is_empty(), "no protocol ping in a browser");
+    assert!(
+        work(&mut session).is_empty(),
+        "no protocol ping in a browser"
+    );
     assert_eq!(session.unsendable_pings(), 1);
     assert_eq!(session.state(), State::Open);
     session.received(connection, Message::from("server heartbeat"), at(101_000));

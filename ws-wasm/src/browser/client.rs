@@ -206,16 +206,12 @@ impl Events {
             return Poll::Ready(None);
         }
         let mut driver = self.driver.borrow_mut();
-        match driver.session.poll_event() {
-            Some(event) => {
-                self.finished = matches!(event, Event::Closed);
-                Poll::Ready(Some(event))
-            }
-            None => {
-                driver.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
+        if let Some(event) = driver.session.poll_event() {
+            self.finished = matches!(event, Event::Closed);
+            return Poll::Ready(Some(event));
         }
+        driver.waker = Some(cx.waker().clone());
+        Poll::Pending
     }
 }
 

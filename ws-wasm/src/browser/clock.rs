@@ -78,7 +78,10 @@ impl Timer {
         self.armed = deadline;
         if let Some(at) = deadline {
             // Rounded up: a timer that fires before the deadline only costs a re-arm.
-            let millis = (at - now).as_nanos().div_ceil(1_000_000).min(MAX_TIMEOUT_MS);
+            let millis = (at - now)
+                .as_nanos()
+                .div_ceil(1_000_000)
+                .min(MAX_TIMEOUT_MS);
             self.handle = Some(set_timeout(&self.callback, millis as i32));
         }
     }

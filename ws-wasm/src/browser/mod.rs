@@ -209,14 +209,11 @@ impl Link {
         };
         {
             let mut driver = driver.borrow_mut();
-            if driver
+            let finished = driver
                 .socket
-                .as_ref()
-                .is_some_and(|socket| socket.connection == connection)
-            {
-                if let Some(socket) = driver.socket.take() {
-                    socket.detach();
-                }
+                .take_if(|socket| socket.connection == connection);
+            if let Some(socket) = finished {
+                socket.detach();
             }
             driver.with_now(|session, now| session.closed(connection, close, now));
         }

@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::Closure;
 use web_sys::{Document, EventTarget};
 
 use super::{Link, defer_drop};
+use crate::session::Session;
 
 type Listener = Closure<dyn FnMut()>;
 
@@ -35,7 +36,7 @@ impl Listeners {
         let document = web_sys::window().and_then(|window| window.document());
 
         let on_network = link.clone();
-        let network = Listener::new(move || on_network.with(|session, now| session.network_changed(now)));
+        let network = Listener::new(move || on_network.with(Session::network_changed));
         let on_visibility = link.clone();
         let watched = document.clone();
         let visibility = Listener::new(move || {
@@ -52,8 +53,10 @@ impl Listeners {
         let _ = global.add_event_listener_with_callback("online", callback);
         let _ = global.add_event_listener_with_callback("offline", callback);
         if let Some(document) = &document {
-            let _ = document
-                .add_event_listener_with_callback("visibilitychange", visibility.as_ref().unchecked_ref());
+            let _ = document.add_event_listener_with_callback(
+                "visibilitychange",
+                visibility.as_ref().unchecked_ref(),
+            );
         }
         Listeners {
             global,
@@ -67,8 +70,12 @@ impl Listeners {
 impl Drop for Listeners {
     fn drop(&mut self) {
         let callback = self.network.as_ref().unchecked_ref();
-        let _ = self.global.remove_event_listener_with_callback("online", callback);
-        let _ = self.global.remove_event_listener_with_callback("offline", callback);
+        let _ = self
+            .global
+            .remove_event_listener_with_callback("online", callback);
+        let _ = self
+            .global
+            .remove_event_listener_with_callback("offline", callback);
         if let Some(document) = &self.document {
             let _ = document.remove_event_listener_with_callback(
                 "visibilitychange",

@@ -21,7 +21,7 @@ struct Handlers {
 /// A `WebSocket` the supervisor knows as `connection`.
 pub(crate) struct Socket {
     pub(crate) connection: ConnectionId,
-    socket: WebSocket,
+    websocket: WebSocket,
     handlers: Handlers,
 }
 
@@ -37,7 +37,10 @@ impl Socket {
         let socket = if protocols.is_empty() {
             WebSocket::new(url)
         } else {
-            let list: Array = protocols.iter().map(|p| wasm_bindgen::JsValue::from_str(p)).collect();
+            let list: Array = protocols
+                .iter()
+                .map(|p| wasm_bindgen::JsValue::from_str(p))
+                .collect();
             WebSocket::new_with_str_sequence(url, &list)
         }
         .map_err(|exception| describe(&exception))?;
@@ -69,7 +72,7 @@ impl Socket {
         socket.set_onclose(Some(close.as_ref().unchecked_ref()));
         Ok(Socket {
             connection,
-            socket,
+            websocket: socket,
             handlers: Handlers {
                 _open: open,
                 _message: message,
@@ -83,8 +86,8 @@ impl Socket {
     /// as a socket whose peer vanished would: the supervisor counts it as sent.
     pub(crate) fn send(&self, message: &Message) {
         let sent = match message {
-            Message::Text(text) => self.socket.send_with_str(text.as_str()),
-            Message::Binary(bytes) => self.socket.send_with_u8_array(bytes),
+            Message::Text(text) => self.websocket.send_with_str(text.as_str()),
+            Message::Binary(bytes) => self.websocket.send_with_u8_array(bytes),
         };
         // Throws only while CONNECTING, which the supervisor never sends in.
         debug_assert!(sent.is_ok());
@@ -94,7 +97,7 @@ impl Socket {
     /// rules, so this does not throw.
     pub(crate) fn close(&self, code: CloseCode, reason: &Text) {
         let _ = self
-            .socket
+            .websocket
             .close_with_code_and_reason(code.0, reason.as_str());
     }
 
@@ -102,15 +105,15 @@ impl Socket {
     /// so the handlers are detached and the browser is told to close it (it fails a socket
     /// still connecting, and runs the close handshake of an open one in the background).
     pub(crate) fn abort(self) {
-        let _ = self.socket.close();
+        let _ = self.websocket.close();
         self.detach();
     }
 
     /// Detaches the handlers (the socket is finished, or being aborted).
     pub(crate) fn detach(self) {
-        self.socket.set_onopen(None);
-        self.socket.set_onmessage(None);
-        self.socket.set_onclose(None);
+        self.websocket.set_onopen(None);
+        self.websocket.set_onmessage(None);
+        self.websocket.set_onclose(None);
         // The handler running right now may be one of these: free them after it returns.
         defer_drop(self.handlers);
     }
@@ -122,7 +125,9 @@ fn inbound(data: &wasm_bindgen::JsValue) -> Option<Message> {
         return Some(Message::Text(Text::from(text)));
     }
     let buffer = data.dyn_ref::<ArrayBuffer>()?;
-    Some(Message::Binary(Bytes::from(Uint8Array::new(buffer).to_vec())))
+    Some(Message::Binary(Bytes::from(
+        Uint8Array::new(buffer).to_vec(),
+    )))
 }
 
 /// A JavaScript exception as text.
@@ -130,5 +135,7 @@ pub(crate) fn describe(exception: &wasm_bindgen::JsValue) -> String {
     if let Some(error) = exception.dyn_ref::<js_sys::Error>() {
         return String::from(error.message());
     }
-    exception.as_string().unwrap_or_else(|| format!("{exception:?}"))
+    exception
+        .as_string()
+        .unwrap_or_else(|| format!("{exception:?}"))
 }
