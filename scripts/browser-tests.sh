@@ -16,6 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== ws-wasm in headless Chromium (browser tests and the demo page)"
 echo "-- building the demo page"
 build_demo
 start_demo_server 0
