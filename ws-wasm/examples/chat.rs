@@ -69,12 +69,17 @@ mod page {
     async fn fetch(method: &str, path: &str) -> Result<JsValue, JsValue> {
         let init = web_sys::RequestInit::new();
         init.set_method(method);
-        let response = JsFuture::from(web_sys::window().unwrap().fetch_with_str_and_init(path, &init)).await?;
+        let response = JsFuture::from(
+            web_sys::window()
+                .unwrap()
+                .fetch_with_str_and_init(path, &init),
+        )
+        .await?;
         JsFuture::from(response.unchecked_into::<web_sys::Response>().json()?).await
     }
 
-    fn on_click(id: &str, mut handler: impl FnMut() + 'static) {
-        let closure = Closure::<dyn FnMut()>::new(move || handler());
+    fn on_click(id: &str, handler: impl FnMut() + 'static) {
+        let closure = Closure::<dyn FnMut()>::new(handler);
         element::<HtmlElement>(id).set_onclick(Some(closure.as_ref().unchecked_ref()));
         closure.forget(); // lives as long as the page
     }
@@ -90,7 +95,10 @@ mod page {
         let badge: HtmlElement = element("state");
         badge.set_text_content(Some(label));
         badge.set_class_name(class);
-        set_text("queued", &format!("queued: {}", client.stats().queued_messages));
+        set_text(
+            "queued",
+            &format!("queued: {}", client.stats().queued_messages),
+        );
     }
 
     async fn run() -> Result<(), JsValue> {
@@ -116,47 +124,56 @@ mod page {
             .map_err(|e| e.to_string())?;
         let (client, mut events) = ws_wasm::connect(options);
         show(&format!("connecting to {url}"), "sys");
+        wire_input(&client);
+        wire_server_buttons();
+        let retry_at = start_countdown()?;
+        while let Some(event) = events.recv().await {
+            show_event(&event, &retry_at);
+            show_state(&client);
+        }
+        Ok(())
+    }
 
-        let send = {
-            let client = client.clone();
-            move || {
-                let input: HtmlInputElement = element("input");
-                let text = input.value();
-                if text.is_empty() {
-                    return;
-                }
-                input.set_value("");
-                let client = client.clone();
-                spawn_local(async move {
-                    let chat = Chat {
-                        user: "you".into(),
-                        text: text.clone(),
-                    };
-                    let queued = client.state() != State::Open;
-                    if client.send_json(&chat).await.is_ok() {
-                        let note = if queued { " (queued)" } else { "" };
-                        show(&format!("you: {text}{note}"), "me");
-                        record(&format!("sent:{text}"));
-                    }
-                    show_state(&client);
-                });
+    /// The input line and its button: each line goes out as a JSON chat message.
+    fn wire_input(client: &Client) {
+        let client = client.clone();
+        let send = Rc::new(move || {
+            let input: HtmlInputElement = element("input");
+            let text = input.value();
+            if text.is_empty() {
+                return;
             }
-        };
-        let send = Rc::new(std::cell::RefCell::new(send));
+            input.set_value("");
+            let client = client.clone();
+            spawn_local(async move {
+                let chat = Chat {
+                    user: "you".into(),
+                    text: text.clone(),
+                };
+                let queued = client.state() != State::Open;
+                if client.send_json(&chat).await.is_ok() {
+                    let note = if queued { " (queued)" } else { "" };
+                    show(&format!("you: {text}{note}"), "me");
+                    record(&format!("sent:{text}"));
+                }
+                show_state(&client);
+            });
+        });
         on_click("send", {
             let send = Rc::clone(&send);
-            move || (send.borrow_mut())()
+            move || send()
         });
-        let on_enter = Closure::<dyn FnMut(KeyboardEvent)>::new({
-            let send = Rc::clone(&send);
-            move |event: KeyboardEvent| {
-                if event.key() == "Enter" {
-                    (send.borrow_mut())();
-                }
+        let on_enter = Closure::<dyn FnMut(KeyboardEvent)>::new(move |event: KeyboardEvent| {
+            if event.key() == "Enter" {
+                send();
             }
         });
         element::<HtmlElement>("input").set_onkeydown(Some(on_enter.as_ref().unchecked_ref()));
         on_enter.forget();
+    }
+
+    /// The buttons that stop and restart the local server (through its control API).
+    fn wire_server_buttons() {
         for (id, path, note) in [
             ("stop", "/demo/stop", "server stopped"),
             ("restart", "/demo/restart", "server restarted"),
@@ -170,8 +187,11 @@ mod page {
                 });
             });
         }
+    }
 
-        // The countdown is display only (the supervisor's own timer decides when to retry).
+    /// The reconnect countdown, for display only: the supervisor's own timer decides when to
+    /// retry. Returns where to put the time of the next attempt.
+    fn start_countdown() -> Result<Rc<Cell<Option<f64>>>, JsValue> {
         let retry_at = Rc::new(Cell::new(None::<f64>));
         let tick = Closure::<dyn FnMut()>::new({
             let retry_at = Rc::clone(&retry_at);
@@ -185,49 +205,57 @@ mod page {
         });
         web_sys::window()
             .unwrap()
-            .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 100)?;
+            .set_interval_with_callback_and_timeout_and_arguments_0(
+                tick.as_ref().unchecked_ref(),
+                100,
+            )?;
         tick.forget();
+        Ok(retry_at)
+    }
 
-        while let Some(event) = events.recv().await {
-            match &event {
-                Event::Connecting { attempt } => {
-                    record("connecting");
-                    if *attempt > 0 {
-                        show(&format!("attempt {attempt}…"), "sys");
-                    }
+    fn show_event(event: &Event, retry_at: &Cell<Option<f64>>) {
+        match event {
+            Event::Connecting { attempt } => {
+                record("connecting");
+                if *attempt > 0 {
+                    show(&format!("attempt {attempt}…"), "sys");
                 }
-                Event::Open { .. } => {
-                    retry_at.set(None);
-                    record("open");
-                    show("● open", "sys");
-                }
-                Event::Message(message) => {
-                    let text = message
-                        .json::<Chat>()
-                        .map_or_else(|_| message.as_text().unwrap_or("").to_owned(), |c| c.text);
-                    record(&format!("message:{text}"));
-                    show(&format!("echo: {text}"), "");
-                }
-                Event::Rtt(rtt) => {
-                    set_text("rtt", &format!("heartbeat: {:.1} ms", rtt.as_secs_f64() * 1000.0));
-                }
-                Event::Disconnected { code, cause, .. } => {
-                    record("disconnected");
-                    show(&format!("○ disconnected ({code}): {cause}"), "sys");
-                }
-                Event::Reconnecting { attempt, delay } => {
-                    retry_at.set(Some(js_sys::Date::now() + delay.as_secs_f64() * 1000.0));
-                    record("reconnecting");
-                    show(
-                        &format!("reconnecting: attempt {attempt} in {} ms", delay.as_millis()),
-                        "sys",
-                    );
-                }
-                Event::Closed => record("closed"),
-                _ => {}
             }
-            show_state(&client);
+            Event::Open { .. } => {
+                retry_at.set(None);
+                record("open");
+                show("● open", "sys");
+            }
+            Event::Message(message) => {
+                let text = message
+                    .json::<Chat>()
+                    .map_or_else(|_| message.as_text().unwrap_or("").to_owned(), |c| c.text);
+                record(&format!("message:{text}"));
+                show(&format!("echo: {text}"), "");
+            }
+            Event::Rtt(rtt) => {
+                set_text(
+                    "rtt",
+                    &format!("heartbeat: {:.1} ms", rtt.as_secs_f64() * 1000.0),
+                );
+            }
+            Event::Disconnected { code, cause, .. } => {
+                record("disconnected");
+                show(&format!("○ disconnected ({code}): {cause}"), "sys");
+            }
+            Event::Reconnecting { attempt, delay } => {
+                retry_at.set(Some(js_sys::Date::now() + delay.as_secs_f64() * 1000.0));
+                record("reconnecting");
+                show(
+                    &format!(
+                        "reconnecting: attempt {attempt} in {} ms",
+                        delay.as_millis()
+                    ),
+                    "sys",
+                );
+            }
+            Event::Closed => record("closed"),
+            _ => {}
         }
-        Ok(())
     }
 }

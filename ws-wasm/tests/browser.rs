@@ -19,8 +19,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use ws_wasm::{
-    ClientOptions, CloseCode, Config, Disconnect, Error, Event, Events, Heartbeat, Matcher, Message,
-    MessageExt, State, Text, UndeliveredReason,
+    ClientOptions, CloseCode, Config, Disconnect, Error, Event, Events, Heartbeat, Matcher,
+    Message, MessageExt, State, Text, UndeliveredReason,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -165,10 +165,7 @@ fn app_heartbeat(ping_interval: Duration, pong_timeout: Duration) -> Config {
 }
 
 fn options(url: &str, config: Config) -> ClientOptions {
-    ClientOptions::builder(url)
-        .config(config)
-        .build()
-        .unwrap()
+    ClientOptions::builder(url).config(config).build().unwrap()
 }
 
 fn quiet() -> Config {
@@ -207,13 +204,17 @@ async fn text_binary_and_json_are_echoed() {
     until(&mut events, is_open).await;
     assert_eq!(client.state(), State::Open);
 
-    let Event::Message(text) = next(&mut events).await else { panic!("text expected") };
+    let Event::Message(text) = next(&mut events).await else {
+        panic!("text expected")
+    };
     assert_eq!(text.as_text(), Some("hello"));
     let Event::Message(Message::Binary(bytes)) = next(&mut events).await else {
         panic!("binary expected")
     };
     assert_eq!(&bytes[..], [0, 1, 2, 255]);
-    let Event::Message(json) = next(&mut events).await else { panic!("json expected") };
+    let Event::Message(json) = next(&mut events).await else {
+        panic!("json expected")
+    };
     assert_eq!(json.json::<Chat>().unwrap(), chat);
 
     client.close(CloseCode::NORMAL, "done").await.unwrap();
@@ -227,7 +228,10 @@ async fn text_binary_and_json_are_echoed() {
             ..
         }
     ));
-    assert!(events.recv().await.is_none(), "the stream ends after Closed");
+    assert!(
+        events.recv().await.is_none(),
+        "the stream ends after Closed"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -355,7 +359,10 @@ async fn it_gives_up_after_max_attempts_and_hands_the_queue_back() {
         "{tail:?}"
     );
     assert_eq!(client.state(), State::Closed);
-    assert!(matches!(client.send_text("late").await, Err(Error::Stopped)));
+    assert!(matches!(
+        client.send_text("late").await,
+        Err(Error::Stopped)
+    ));
     assert!(events.recv().await.is_none());
 }
 
@@ -405,7 +412,10 @@ async fn what_the_browser_refuses_is_an_error_not_an_exception() {
     until(&mut events, is_open).await;
     for code in [1001, 1011, 2000] {
         assert!(
-            matches!(client.close(CloseCode(code), "").await, Err(Error::Close(_))),
+            matches!(
+                client.close(CloseCode(code), "").await,
+                Err(Error::Close(_))
+            ),
             "{code}"
         );
     }
@@ -462,7 +472,8 @@ async fn a_page_that_wakes_probes_a_live_connection_and_keeps_it() {
     dispatch(&document, "visibilitychange");
     let seen = until(&mut events, |e| matches!(e, Event::Rtt(_))).await;
     assert!(
-        seen.iter().all(|e| !matches!(e, Event::Disconnected { .. })),
+        seen.iter()
+            .all(|e| !matches!(e, Event::Disconnected { .. })),
         "{seen:?}"
     );
     assert_eq!(client.state(), State::Open);
