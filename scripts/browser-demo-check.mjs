@@ -57,6 +57,7 @@ try {
       capabilities: {
         alwaysMatch: {
           browserName: "chrome",
+          "goog:loggingPrefs": { browser: "ALL" },
           "goog:chromeOptions": {
             binary: "/usr/bin/chromium",
             args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -100,6 +101,14 @@ try {
   writeFileSync(screenshotPath, Buffer.from(await call("GET", `/session/${session}/screenshot`), "base64"));
   console.log(`demo page timeline: ${steps.join(" -> ")}`);
   console.log(`screenshot: ${screenshotPath}`);
+} catch (error) {
+  // What the page showed, to see why.
+  const shown = session ? await page("return document.body.innerText;").catch(() => "") : "";
+  const logs = session
+    ? await call("POST", `/session/${session}/se/log`, { type: "browser" }).catch(() => [])
+    : [];
+  console.error(`page text:\n${shown}\nbrowser log: ${JSON.stringify(logs)}`);
+  throw error;
 } finally {
   if (session) await call("DELETE", `/session/${session}`).catch(() => {});
   driver.kill();

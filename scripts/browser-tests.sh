@@ -40,7 +40,7 @@ WS_WASM_CONTROL=$DEMO_URL \
   WASM_BINDGEN_TEST_TIMEOUT=60 \
   CHROMEDRIVER=$(command -v chromedriver) \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --quiet -p ws-wasm --target wasm32-unknown-unknown --test browser
+  cargo test -p ws-wasm --target wasm32-unknown-unknown --test browser
 
 echo "-- the demo page in headless Chromium"
 node scripts/browser-demo-check.mjs "$DEMO_URL" docs/browser-demo.png "$scratch/page-profile"

@@ -62,7 +62,9 @@ mod page {
     fn record(step: &str) {
         let window = web_sys::window().unwrap();
         if let Ok(timeline) = js_sys::Reflect::get(&window, &"demoTimeline".into()) {
-            js_sys::Array::from(&timeline).push(&JsValue::from_str(step));
+            timeline
+                .unchecked_into::<js_sys::Array>()
+                .push(&JsValue::from_str(step));
         }
     }
 
