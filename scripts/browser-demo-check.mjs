@@ -4,12 +4,12 @@
 // window.demoTimeline, that it went open -> outage -> reconnecting -> open -> the queued
 // message delivered. Saves a screenshot. Every wait has a deadline.
 //
-//   node scripts/browser-demo-check.mjs DEMO_URL SCREENSHOT.png PROFILE_DIR
+//   node scripts/browser-demo-check.mjs DEMO_URL SCREENSHOT.png PROFILE_DIR [OUTAGE.png]
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { writeFileSync } from "node:fs";
 
-const [demoUrl, screenshotPath, profileDir] = process.argv.slice(2);
+const [demoUrl, screenshotPath, profileDir, outagePath] = process.argv.slice(2);
 const DEADLINE_MS = 15_000;
 
 const freePort = () =>
@@ -79,6 +79,14 @@ try {
   await page("document.getElementById('input').value = arguments[0];", text);
   await click("send");
   await until("the message queued", has(`sent:${text}`));
+  // A failed attempt and the countdown to the next one, for the outage's screenshot.
+  await until("a failed attempt", async () => {
+    const steps = await timeline();
+    return steps.indexOf("reconnecting", steps.indexOf(`sent:${text}`)) >= 0;
+  });
+  if (outagePath) {
+    writeFileSync(outagePath, Buffer.from(await call("GET", `/session/${session}/screenshot`), "base64"));
+  }
   await click("restart");
   await until("the queued message delivered", has(`message:${text}`));
   await until("the next heartbeat", async () => (await page("return document.getElementById('rtt').textContent;")).includes("ms"));

@@ -43,6 +43,7 @@ WS_WASM_CONTROL=$DEMO_URL \
   cargo test -p ws-wasm --target wasm32-unknown-unknown --test browser
 
 echo "-- the demo page in headless Chromium"
-node scripts/browser-demo-check.mjs "$DEMO_URL" docs/browser-demo.png "$scratch/page-profile"
+node scripts/browser-demo-check.mjs "$DEMO_URL" docs/browser-demo.png "$scratch/page-profile" \
+  docs/browser-demo-outage.png
 
 echo "-- browser tests passed in $((SECONDS - started)) s"

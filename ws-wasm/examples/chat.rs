@@ -247,6 +247,10 @@ mod page {
             }
             Event::Reconnecting { attempt, delay } => {
                 retry_at.set(Some(js_sys::Date::now() + delay.as_secs_f64() * 1000.0));
+                set_text(
+                    "countdown",
+                    &format!("reconnecting in {:.1} s", delay.as_secs_f64()),
+                );
                 record("reconnecting");
                 show(
                     &format!(
