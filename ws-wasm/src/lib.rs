@@ -65,6 +65,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// The crate documentation links the browser-only items (`connect`, `Client`, `Events`), which a
+// host build does not have.
+#![cfg_attr(not(target_arch = "wasm32"), allow(rustdoc::broken_intra_doc_links))]
 
 #[cfg(target_arch = "wasm32")]
 mod browser;

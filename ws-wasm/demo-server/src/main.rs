@@ -61,7 +61,9 @@ fn main() {
         }),
         servers: Mutex::new(Vec::new()),
     });
-    let addr = listener.local_addr().expect("bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("bound listener has an address");
     println!("listening http://{addr}/");
     println!("demo WebSocket server {}", state.demo.url());
     for stream in listener.incoming().flatten() {
@@ -143,7 +145,10 @@ fn route(state: &State, method: &str, path: &str, query: &str) -> Response {
 fn new_server(state: &State, query: &str) -> Value {
     let mut behavior = Behavior::default();
     let mut with_proxy = false;
-    for (name, value) in query.split('&').map(|pair| pair.split_once('=').unwrap_or((pair, ""))) {
+    for (name, value) in query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+    {
         match name {
             "heartbeat" => {
                 let (ping, pong) = value.split_once(':').unwrap_or((value, ""));
