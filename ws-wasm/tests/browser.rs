@@ -105,6 +105,22 @@ impl TestServer {
             .collect()
     }
 
+    /// The close codes clients sent, once `count` closes were seen (or at the deadline).
+    async fn wait_for_closes(&self, count: u32) -> Vec<Option<u16>> {
+        let deadline = js_sys::Date::now() + f64::from(EVENT_DEADLINE_MS);
+        loop {
+            let list = control("GET", &format!("servers/{}/closes", self.id)).await;
+            let codes: Vec<Option<u16>> = js_sys::Array::from(&list)
+                .iter()
+                .map(|code| code.as_f64().map(|code| code as u16))
+                .collect();
+            if codes.len() >= count as usize || js_sys::Date::now() > deadline {
+                return codes;
+            }
+            let _ = sleep(20).await;
+        }
+    }
+
     async fn handshakes(&self) -> u32 {
         control("GET", &format!("servers/{}/handshakes", self.id))
             .await
@@ -479,9 +495,23 @@ async fn a_page_that_wakes_probes_a_live_connection_and_keeps_it() {
     assert_eq!(client.state(), State::Open);
     assert_eq!(client.stats().pings_sent, 1, "one probe, answered");
 
-    // Once closed, the listeners are gone: a wake-up changes nothing.
+    // A wake-up after the close changes nothing.
     client.close(CloseCode::NORMAL, "").await.unwrap();
     until(&mut events, |e| matches!(e, Event::Closed)).await;
     dispatch(&document, "visibilitychange");
     assert_eq!(client.stats().pings_sent, 1);
+}
+
+#[wasm_bindgen_test]
+async fn dropping_every_handle_closes_with_1000() {
+    let server = TestServer::start("").await;
+    let (client, mut events) = ws_wasm::connect(options(&server.url, quiet()));
+    until(&mut events, is_open).await;
+    let spare = client.clone();
+    drop(client);
+    drop(events);
+    assert_eq!(spare.state(), State::Open, "a clone keeps the client alive");
+    drop(spare);
+    // 1000, not 1001: a page may not send "going away" itself.
+    assert_eq!(server.wait_for_closes(1).await, [Some(1000)]);
 }

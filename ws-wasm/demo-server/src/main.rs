@@ -12,6 +12,7 @@
 //! POST /servers/ID/stop | restart | freeze | pass | close?code=C
 //! GET  /servers/ID/received      the texts the server received, in order
 //! GET  /servers/ID/handshakes    how many handshakes it saw
+//! GET  /servers/ID/closes        the close code of each client close it saw (null: none)
 //! ```
 //!
 //! Every answer carries `Access-Control-Allow-Origin: *`, so a test page served from another
@@ -186,6 +187,7 @@ fn control(managed: &Managed, method: &str, action: &str, query: &str) -> Respon
             ok(&json!(texts))
         }
         ("GET", "handshakes") => ok(&json!(server.handshake_attempts())),
+        ("GET", "closes") => ok(&json!(server.client_close_codes())),
         ("POST", "stop") => {
             server.stop();
             ok(&json!({}))
