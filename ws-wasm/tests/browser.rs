@@ -515,3 +515,48 @@ async fn dropping_every_handle_closes_with_1000() {
     // 1000, not 1001: a page may not send "going away" itself.
     assert_eq!(server.wait_for_closes(1).await, [Some(1000)]);
 }
+
+#[wasm_bindgen_test]
+async fn a_url_provider_is_asked_before_every_attempt_and_its_failure_is_retried() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let server = TestServer::start("").await;
+    let asked = Rc::new(RefCell::new(Vec::new()));
+    let endpoint = ws_wasm::Endpoint::provider({
+        let (asked, url) = (Rc::clone(&asked), server.url.clone());
+        move |attempt| {
+            asked.borrow_mut().push(attempt);
+            let url = url.clone();
+            async move {
+                // A token service that is down the first time.
+                let _ = sleep(5).await;
+                if attempt == 0 {
+                    Err(Error::Provider("token service unavailable".into()))
+                } else {
+                    Ok(format!("{url}?token=t{attempt}"))
+                }
+            }
+        }
+    });
+    let options = ClientOptions::builder_with(endpoint)
+        .config(quiet())
+        .build()
+        .unwrap();
+    let (client, mut events) = ws_wasm::connect(options);
+    let seen = until(&mut events, is_open).await;
+    assert!(
+        matches!(
+            &seen[1],
+            Event::Disconnected {
+                error: Some(Error::Provider(_)),
+                will_reconnect: true,
+                ..
+            }
+        ),
+        "{seen:?}"
+    );
+    assert_eq!(*asked.borrow(), [0, 1]);
+    assert_eq!(server.handshakes().await, 1);
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+}
