@@ -26,6 +26,11 @@ type Listener = Closure<dyn FnMut()>;
 pub(crate) struct Listeners {
     global: EventTarget,
     document: Option<Document>,
+    /// Taken when the listeners are removed.
+    callbacks: Option<Callbacks>,
+}
+
+struct Callbacks {
     network: Listener,
     visibility: Listener,
 }
@@ -61,30 +66,32 @@ impl Listeners {
         Listeners {
             global,
             document,
-            network,
-            visibility,
+            callbacks: Some(Callbacks {
+                network,
+                visibility,
+            }),
         }
     }
 }
 
 impl Drop for Listeners {
     fn drop(&mut self) {
-        let callback = self.network.as_ref().unchecked_ref();
-        let _ = self
-            .global
-            .remove_event_listener_with_callback("online", callback);
-        let _ = self
-            .global
-            .remove_event_listener_with_callback("offline", callback);
+        let Some(callbacks) = self.callbacks.take() else {
+            return;
+        };
+        let network = callbacks.network.as_ref().unchecked_ref();
+        for event in ["online", "offline"] {
+            let _ = self
+                .global
+                .remove_event_listener_with_callback(event, network);
+        }
         if let Some(document) = &self.document {
             let _ = document.remove_event_listener_with_callback(
                 "visibilitychange",
-                self.visibility.as_ref().unchecked_ref(),
+                callbacks.visibility.as_ref().unchecked_ref(),
             );
         }
         // Removal may happen inside one of these listeners: free them after it returns.
-        let network = std::mem::replace(&mut self.network, Listener::new(|| {}));
-        let visibility = std::mem::replace(&mut self.visibility, Listener::new(|| {}));
-        defer_drop((network, visibility));
+        defer_drop(callbacks);
     }
 }
