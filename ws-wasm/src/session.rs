@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use ws_core::{
     Action, CloseCode, ConnectFailure, ConnectionId, Disconnect, Event as CoreEvent, Heartbeat,
-    Input, Instant, Message, SendErrorKind, State, Stats, Supervisor, Text,
+    Input, Instant, Message, SendError, SendErrorKind, State, Stats, Supervisor, Text,
 };
 
 use crate::close::{BrowserClose, check_browser_close, close_input};
@@ -76,44 +76,39 @@ impl Session {
     /// Sends or queues `message`; a refusal comes back as [`Event::Rejected`]. Fails only once
     /// the client has stopped for good.
     pub(crate) fn send(&mut self, message: Message, now: Instant) -> Result<(), Error> {
-        if self.is_closed() {
-            return Err(Error::Stopped);
-        }
-        let refused = self.supervisor.send(message, now).err();
-        self.collect();
-        if let Some(error) = refused {
-            let reason = error.kind();
-            self.events.push_back(Event::Rejected {
-                message: error.into_message(),
-                reason,
-            });
-        }
+        self.running()?;
+        let sent = self.supervisor.send(message, now);
+        self.after_send(sent);
         Ok(())
     }
 
     /// Sends ahead of the queue on the open connection; otherwise the message comes back as
     /// [`Event::Rejected`].
     pub(crate) fn send_now(&mut self, message: Message, now: Instant) -> Result<(), Error> {
-        if self.is_closed() {
-            return Err(Error::Stopped);
-        }
-        let Some(connection) = self.supervisor.connection() else {
-            self.events.push_back(Event::Rejected {
+        self.running()?;
+        match self.supervisor.connection() {
+            Some(connection) => {
+                let sent = core_api::send_now(&mut self.supervisor, connection, message, now);
+                self.after_send(sent);
+            }
+            None => self.events.push_back(Event::Rejected {
                 message,
                 reason: SendErrorKind::NotOpen,
-            });
-            return Ok(());
-        };
-        let refused = core_api::send_now(&mut self.supervisor, connection, message, now).err();
+            }),
+        }
+        Ok(())
+    }
+
+    /// Collects what a send caused; a refused message comes back as [`Event::Rejected`].
+    fn after_send(&mut self, sent: Result<(), SendError>) {
         self.collect();
-        if let Some(error) = refused {
+        if let Err(error) = sent {
             let reason = error.kind();
             self.events.push_back(Event::Rejected {
                 message: error.into_message(),
                 reason,
             });
         }
-        Ok(())
     }
 
     /// Releases the queue held by `hold_queue_until_ready`.
@@ -132,9 +127,7 @@ impl Session {
         now: Instant,
     ) -> Result<(), Error> {
         check_browser_close(code, &reason)?;
-        if self.is_closed() {
-            return Err(Error::Stopped);
-        }
+        self.running()?;
         // Checked above with the browser's stricter rule, so the supervisor accepts it.
         let _ = self.supervisor.close(code, reason, now);
         self.collect();
@@ -262,6 +255,15 @@ impl Session {
     /// Whether the client has stopped for good.
     pub(crate) fn is_closed(&self) -> bool {
         self.supervisor.state() == State::Closed
+    }
+
+    /// [`Error::Stopped`] once the client has stopped for good.
+    pub(crate) fn running(&self) -> Result<(), Error> {
+        if self.is_closed() {
+            Err(Error::Stopped)
+        } else {
+            Ok(())
+        }
     }
 
     #[cfg(test)]

@@ -160,11 +160,7 @@ impl Client {
     }
 
     fn running(&self) -> Result<(), Error> {
-        if self.driver.borrow().session.is_closed() {
-            Err(Error::Stopped)
-        } else {
-            Ok(())
-        }
+        self.driver.borrow().session.running()
     }
 }
 
