@@ -43,7 +43,9 @@ WS_WASM_CONTROL=$DEMO_URL \
   cargo test -p ws-wasm --target wasm32-unknown-unknown --test browser
 
 echo "-- the demo page in headless Chromium"
-node scripts/browser-demo-check.mjs "$DEMO_URL" docs/browser-demo.png "$scratch/page-profile" \
-  docs/browser-demo-outage.png
+# Screenshots go to the scratch folder unless SCREENSHOTS names one (docs/ holds the README's).
+shots=${SCREENSHOTS:-$scratch}
+node scripts/browser-demo-check.mjs "$DEMO_URL" "$shots/browser-demo.png" "$scratch/page-profile" \
+  "$shots/browser-demo-outage.png"
 
 echo "-- browser tests passed in $((SECONDS - started)) s"
