@@ -89,9 +89,12 @@ try {
   }
   await click("restart");
   await until("the queued message delivered", has(`message:${text}`));
-  await until("the next heartbeat", async () => (await page("return document.getElementById('rtt').textContent;")).includes("ms"));
+  await until("a heartbeat round trip on the new connection", async () => {
+    const steps = await timeline();
+    return steps.indexOf("rtt", steps.indexOf(`message:${text}`)) >= 0;
+  });
 
-  const steps = await timeline();
+  const steps = (await timeline()).filter((step) => step !== "rtt");
   const firstOpen = steps.indexOf("open");
   const outage = steps.indexOf("disconnected", firstOpen);
   const reconnecting = steps.indexOf("reconnecting", outage);
@@ -115,7 +118,8 @@ try {
   const logs = session
     ? await call("POST", `/session/${session}/se/log`, { type: "browser" }).catch(() => [])
     : [];
-  console.error(`page text:\n${shown}\nbrowser log: ${JSON.stringify(logs)}`);
+  const steps = session ? await timeline().catch(() => []) : [];
+  console.error(`page text:\n${shown}\ntimeline: ${steps.join(" -> ")}\nbrowser log: ${JSON.stringify(logs)}`);
   throw error;
 } finally {
   if (session) await call("DELETE", `/session/${session}`).catch(() => {});

@@ -2,7 +2,7 @@
 //! reconnect countdown, the queue, and buttons that stop and restart the local server.
 //!
 //! Built and served by `bash scripts/browser-demo.sh`. The page records what happens in
-//! `window.demoTimeline` (`connecting`, `open`, `disconnected`, `reconnecting`,
+//! `window.demoTimeline` (`connecting`, `open`, `rtt`, `disconnected`, `reconnecting`,
 //! `message:TEXT`…), which the browser test of the page reads.
 
 #[cfg(target_arch = "wasm32")]
@@ -218,13 +218,14 @@ mod page {
     fn show_event(event: &Event, retry_at: &Cell<Option<f64>>) {
         match event {
             Event::Connecting { attempt } => {
+                retry_at.set(None);
+                set_text("countdown", "");
                 record("connecting");
                 if *attempt > 0 {
                     show(&format!("attempt {attempt}…"), "sys");
                 }
             }
             Event::Open { .. } => {
-                retry_at.set(None);
                 record("open");
                 show("● open", "sys");
             }
@@ -236,6 +237,7 @@ mod page {
                 show(&format!("echo: {text}"), "");
             }
             Event::Rtt(rtt) => {
+                record("rtt");
                 set_text(
                     "rtt",
                     &format!("heartbeat: {:.1} ms", rtt.as_secs_f64() * 1000.0),
