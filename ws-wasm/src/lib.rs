@@ -54,9 +54,10 @@
 //! The supervisor's clock is `performance.now()`, its one timer a single `setTimeout` that is
 //! cleared and set again whenever the next deadline changes, and its jitter seed comes from
 //! `crypto.getRandomValues` unless [`ClientOptionsBuilder::seed`] fixes it. `online` and
-//! `offline` report network changes (an open connection is probed at once, a backoff wait is
-//! cut short), and the page becoming visible again ticks the supervisor at once, so a tab or
-//! laptop that wakes up probes its connection instead of declaring a live peer dead. The
+//! `offline` report network changes (with an application heartbeat an open connection is probed
+//! at once; a backoff wait is cut short), and the page becoming visible again ticks the
+//! supervisor at once, so a tab or laptop that wakes up probes its connection instead of
+//! declaring a live peer dead. The
 //! listeners are removed when the client stops.
 //!
 //! On targets other than `wasm32` only the browser-independent parts are compiled (options
