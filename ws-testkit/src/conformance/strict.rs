@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ws_client::{Error, Event};
 
-use super::observe::{Scenario, is_disconnected};
+use super::observe::{Scenario, is_connect_failed};
 use super::setup::{build, fast_reconnect, options};
 use super::{Adapter, WAIT};
 
@@ -93,12 +93,12 @@ pub fn unoffered_extension_fails_the_connection_by_name<A: Adapter>(adapter: &A)
     let server = ExtensionServer::start("permessage-deflate; client_max_window_bits");
     let url = format!("ws://{}/", server.addr);
     let mut client = adapter.start(build(options(&url, fast_reconnect())));
-    let event = s.wait_for(&mut client, WAIT, "Disconnected", is_disconnected);
+    let event = s.wait_for(&mut client, WAIT, "ConnectFailed", is_connect_failed);
     s.check(
         matches!(
             &event,
-            Event::Disconnected {
-                error: Some(Error::UnofferedExtension { extension, .. }),
+            Event::ConnectFailed {
+                error: Error::UnofferedExtension { extension, .. },
                 ..
             } if extension == "permessage-deflate; client_max_window_bits"
         ),

@@ -1,0 +1,76 @@
+//! What the application receives: the same events as the native adapters'.
+
+use std::time::Duration;
+
+use ws_core::{CloseCode, Disconnect, Message, SendErrorKind, Text, UndeliveredReason};
+
+use crate::error::Error;
+
+/// News for the application: ws-core's events plus what only the adapter knows (the
+/// negotiated subprotocol, an error behind a disconnect, a send the supervisor refused).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A connect attempt started (0 for the first connect, then the reconnect number).
+    Connecting {
+        /// The attempt number.
+        attempt: u32,
+    },
+    /// The connection is open.
+    Open {
+        /// The subprotocol the server chose, if any was offered and accepted.
+        subprotocol: Option<Text>,
+    },
+    /// A message from the peer (text, or binary from an `ArrayBuffer`).
+    Message(Message),
+    /// An application heartbeat's round trip.
+    Rtt(Duration),
+    /// A connection (open or still connecting) ended.
+    Disconnected {
+        /// The peer's close code, or 1006 when the connection failed. A browser reports a
+        /// refused handshake (HTTP 401, 503…) as 1006 too: see [`crate::close`].
+        code: CloseCode,
+        /// The peer's close reason, if any.
+        reason: Text,
+        /// Why it ended, as the close policy saw it.
+        cause: Disconnect,
+        /// Whether another attempt will follow.
+        will_reconnect: bool,
+        /// What went wrong where this adapter knows more than the code: the URL provider
+        /// failed, or the browser threw while opening the socket. `None` otherwise (a
+        /// browser says nothing more about a failed connection).
+        error: Option<Error>,
+    },
+    /// The next attempt starts after `delay`.
+    Reconnecting {
+        /// The attempt number (1 for the first reconnect).
+        attempt: u32,
+        /// The wait before it.
+        delay: Duration,
+    },
+    /// `max_attempts` reconnects failed; the client stops.
+    GaveUp {
+        /// Reconnect attempts made.
+        attempts: u32,
+        /// Messages about to be handed back in [`Event::Undelivered`].
+        undelivered: usize,
+    },
+    /// A message accepted earlier is handed back, not sent (dropped from a full queue,
+    /// expired, or still queued when the client closed or stopped).
+    Undelivered {
+        /// The message, untouched.
+        message: Message,
+        /// Why.
+        reason: UndeliveredReason,
+    },
+    /// A message the application sent was refused at once (queue full, too large for the
+    /// queue, client closing): handed back, untouched.
+    Rejected {
+        /// The message.
+        message: Message,
+        /// Why it was refused.
+        reason: SendErrorKind,
+    },
+    /// The client is closed for good. The last event: the stream ends after it.
+    Closed,
+}
