@@ -134,7 +134,7 @@ pub enum RaceError {
 /// Races connections to `addrs` (in this order; see [`interleave`]) by the Happy Eyeballs
 /// schedule, with `connect` opening one connection and `sleep` the runtime's timer. Returns
 /// the first connection and its address; the losers are dropped (closed). Bound it with
-/// [`within`](crate::within): the addresses tried so far are in `tried`, which the race
+/// [`within`](crate::runtime::within): the addresses tried so far are in `tried`, which the race
 /// keeps up to date for the caller's timeout error.
 pub async fn race<T, C, F, S, SF>(
     addrs: Vec<SocketAddr>,

@@ -326,7 +326,7 @@ impl Prepared {
         Ok(interleave(addrs))
     }
 
-    /// The error for a lost [`race`](crate::race): the last failure, a refused port staying
+    /// The error for a lost [`race`](crate::runtime::race): the last failure, a refused port staying
     /// [`Error::Refused`].
     pub fn race_failed(&self, error: RaceError) -> Error {
         match error {

@@ -14,7 +14,7 @@ use crate::error::Error;
 
 /// A `ws://` or `wss://` URL with a host, checked at construction.
 ///
-/// `Debug` and `Display` redact every query value and any password (see [`redact`]); use
+/// `Debug` and `Display` redact every query value and any password; use
 /// [`as_str`](Self::as_str) or [`uri`](Self::uri) for the URL to connect to.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WsUrl {

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ws_core::{CloseCode, Disconnect, Message, SendErrorKind, Text, UndeliveredReason};
+use ws_core::{
+    CloseCode, ConnectionId, Disconnect, Message, SendErrorKind, Text, UndeliveredReason,
+};
 
 use crate::error::Error;
 
@@ -18,6 +20,9 @@ pub enum Event {
     },
     /// The connection is open.
     Open {
+        /// Names this connection, for `send_now` and `ready`: a command meant for it is
+        /// ignored if it arrives after the connection changed.
+        connection: ConnectionId,
         /// The subprotocol the server chose, if any was offered and accepted.
         subprotocol: Option<Text>,
     },

@@ -73,7 +73,6 @@
 #[cfg(target_arch = "wasm32")]
 mod browser;
 pub mod close;
-mod core_api;
 mod error;
 mod event;
 mod json;

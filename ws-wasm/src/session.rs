@@ -14,7 +14,6 @@ use ws_core::{
 };
 
 use crate::close::{BrowserClose, check_browser_close, close_input};
-use crate::core_api;
 use crate::error::Error;
 use crate::event::Event;
 use crate::options::{ClientOptions, check_heartbeat};
@@ -88,7 +87,7 @@ impl Session {
         self.running()?;
         match self.supervisor.connection() {
             Some(connection) => {
-                let sent = core_api::send_now(&mut self.supervisor, connection, message, now);
+                let sent = self.supervisor.send_now(connection, message, now);
                 self.after_send(sent);
             }
             None => self.events.push_back(Event::Rejected {
@@ -114,7 +113,7 @@ impl Session {
     /// Releases the queue held by `hold_queue_until_ready`.
     pub(crate) fn ready(&mut self, now: Instant) {
         if let Some(connection) = self.supervisor.connection() {
-            core_api::ready(&mut self.supervisor, connection, now);
+            self.supervisor.ready(connection, now);
             self.collect();
         }
     }
@@ -280,8 +279,9 @@ impl Session {
     /// Moves the supervisor's events into ours, translated, in order.
     fn collect(&mut self) {
         while let Some(event) = self.supervisor.poll_event() {
-            if core_api::is_open(&event) {
+            if let CoreEvent::Open { connection } = event {
                 self.events.push_back(Event::Open {
+                    connection,
                     subprotocol: self.subprotocol.clone(),
                 });
                 continue;

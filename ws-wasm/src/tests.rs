@@ -316,7 +316,7 @@ fn subprotocol_and_queue_flush_on_open() {
     assert_eq!(work(&mut session), [Work::Send(Message::from("queued"))]);
     let events = events(&mut session);
     assert!(
-        matches!(&events[1], Event::Open { subprotocol: Some(p) } if p == "chat.v2"),
+        matches!(&events[1], Event::Open { subprotocol: Some(p), .. } if p == "chat.v2"),
         "{events:?}"
     );
 }

@@ -73,8 +73,8 @@ pub fn url_function_gives_every_attempt_a_fresh_token<A: Adapter>(adapter: &A) {
         Endpoint::from_fn(move |attempt: Attempt| {
             let call = record(&calls, &attempt);
             let addr = if call == 1 { dead } else { live };
-            Target::parse(&format!("ws://{addr}/chat?token=t{call}"))?
-                .with_header("authorization", &format!("Bearer b{call}"))
+            Target::parse(format!("ws://{addr}/chat?token=t{call}"))?
+                .with_header("authorization", format!("Bearer b{call}"))
         })
     };
     let options = ClientOptions::builder_with(endpoint)
