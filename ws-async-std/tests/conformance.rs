@@ -15,7 +15,8 @@ use std::time::Duration;
 use async_io::Timer;
 use futures_util::future::{Either, select};
 use ws_async_std::{
-    Bytes, ClientOptions, CloseCode, Error, Event, Message, SendError, State, Stats, TrySendError,
+    Bytes, ClientOptions, CloseCode, ConnectionId, Error, Event, Message, SendError, State, Stats,
+    TrySendError,
 };
 use ws_testkit::conformance;
 
@@ -132,6 +133,15 @@ impl conformance::Handle for Handle {
 
     fn reconnect_now(&self) -> Result<(), Error> {
         self.executor.block_on(self.client.reconnect_now())
+    }
+
+    fn send_now(&self, connection: ConnectionId, message: Message) -> Result<(), SendError> {
+        self.executor
+            .block_on(self.client.send_now(connection, message))
+    }
+
+    fn ready(&self, connection: ConnectionId) -> Result<(), Error> {
+        self.executor.block_on(self.client.ready(connection))
     }
 
     fn network_changed(&self) -> Result<(), Error> {

@@ -6,7 +6,8 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use ws_blocking::{
-    Bytes, ClientOptions, CloseCode, Error, Event, Message, SendError, State, Stats, TrySendError,
+    Bytes, ClientOptions, CloseCode, ConnectionId, Error, Event, Message, SendError, State, Stats,
+    TrySendError,
 };
 use ws_testkit::conformance;
 
@@ -76,6 +77,14 @@ impl conformance::Handle for Handle {
 
     fn reconnect_now(&self) -> Result<(), Error> {
         self.0.reconnect_now()
+    }
+
+    fn send_now(&self, connection: ConnectionId, message: Message) -> Result<(), SendError> {
+        self.0.send_now(connection, message)
+    }
+
+    fn ready(&self, connection: ConnectionId) -> Result<(), Error> {
+        self.0.ready(connection)
     }
 
     fn network_changed(&self) -> Result<(), Error> {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use ws_testkit::conformance;
 use ws_tokio::{
-    Bytes, ClientOptions, CloseCode, Error, Event, Message, SendError, State, Stats, TrySendError,
+    Bytes, ClientOptions, CloseCode, ConnectionId, Error, Event, Message, SendError, State, Stats,
+    TrySendError,
 };
 
 /// ws-tokio behind the conformance facade, with a runtime of its own per test.
@@ -123,6 +124,15 @@ impl conformance::Handle for Handle {
 
     fn reconnect_now(&self) -> Result<(), Error> {
         self.runtime.block_on(self.client.reconnect_now())
+    }
+
+    fn send_now(&self, connection: ConnectionId, message: Message) -> Result<(), SendError> {
+        self.runtime
+            .block_on(self.client.send_now(connection, message))
+    }
+
+    fn ready(&self, connection: ConnectionId) -> Result<(), Error> {
+        self.runtime.block_on(self.client.ready(connection))
     }
 
     fn network_changed(&self) -> Result<(), Error> {

@@ -12,7 +12,7 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use ws_client::{ClientOptions, Error, Event, SendError, TrySendError};
-use ws_core::{Bytes, CloseCode, Message, State, Stats};
+use ws_core::{Bytes, CloseCode, ConnectionId, Message, State, Stats};
 
 /// One adapter, seen through a blocking facade so the same scenarios run on every runtime.
 pub trait Adapter: Sync {
@@ -64,6 +64,10 @@ pub trait Handle: Clone + Send + Sync + fmt::Debug + 'static {
     fn reconnect_now(&self) -> Result<(), Error>;
     /// `network_changed`.
     fn network_changed(&self) -> Result<(), Error>;
+    /// `send_now`, on the connection `Event::Open` named.
+    fn send_now(&self, connection: ConnectionId, message: Message) -> Result<(), SendError>;
+    /// `ready`, for the connection `Event::Open` named.
+    fn ready(&self, connection: ConnectionId) -> Result<(), Error>;
     /// `state`.
     fn state(&self) -> State;
     /// `stats`.

@@ -31,6 +31,7 @@
 
 mod close;
 mod facade;
+mod first_app;
 mod handles;
 mod handshake;
 mod heartbeat;
@@ -54,6 +55,12 @@ pub use close::{
     peer_close_code_and_reason_reach_the_application, peer_close_is_answered_within_close_timeout,
 };
 pub use facade::{Adapter, Client, Driver, Events, Handle, StateWatch};
+pub use first_app::{
+    a_ready_for_an_earlier_connection_leaves_the_new_one_held,
+    auth_refusals_beyond_auth_retries_are_permanent,
+    http_401_on_a_url_function_is_retried_with_fresh_credentials,
+    replay_on_open_goes_first_on_every_connection,
+};
 pub use handles::{
     a_new_client_reports_connecting_before_its_driver_runs, dropping_every_handle_closes_with_1001,
     dropping_every_handle_during_an_outage_stops_the_driver, dropping_the_driver_stops_the_client,
@@ -204,6 +211,11 @@ macro_rules! conformance_suite {
             wss_with_a_wrong_ca_fails_at_once_and_stops,
             wss_to_a_host_name_checks_the_certificate_against_the_name,
             wss_to_an_ipv6_literal_verifies_the_address,
+            // a first application: expiring credentials, replay, the gate
+            http_401_on_a_url_function_is_retried_with_fresh_credentials,
+            auth_refusals_beyond_auth_retries_are_permanent,
+            replay_on_open_goes_first_on_every_connection,
+            a_ready_for_an_earlier_connection_leaves_the_new_one_held,
             // proxies, Happy Eyeballs, strict handshake
             http_connect_proxy_with_credentials_tunnels_and_redacts_them,
             socks5h_proxy_resolves_the_name_with_rfc_1929_credentials,
