@@ -1,5 +1,6 @@
-//! One connect attempt: provider, DNS, TCP (Happy Eyeballs), proxy, TLS and WebSocket
-//! handshakes, each stage bounded and each failure typed.
+//! async-io's primitives for ws-client's one connect attempt ([`dial`]): async-net's
+//! resolver, async-io's sockets and timer, futures-rustls and async-tungstenite's handshake.
+//! The stages, their bounds, Happy Eyeballs and the proxy handshake are ws-client's.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -10,14 +11,17 @@ use std::time::Duration;
 
 use async_io::{Async, Timer};
 use async_tungstenite::stream::Stream as MaybeTls;
+use async_tungstenite::tungstenite::Error as WireError;
+use async_tungstenite::tungstenite::handshake::client::{Request, Response};
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::{WebSocketStream, client_async_with_config};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
 use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use ws_client::ProxyFailure;
-use ws_client::runtime::{Budget, Prepared, race, within};
-use ws_client::runtime::{Connected, ProxyHandshake, Step};
-use ws_client::{Attempt, ClientOptions, ConnectStage, Error};
+use ws_client::runtime::{Connected, Dial, dial};
+use ws_client::rustls::ClientConfig;
+use ws_client::rustls::pki_types::ServerName;
+use ws_client::{Attempt, ClientOptions, Error};
 
 /// A TCP connection registered with async-io's reactor.
 type Tcp = Async<TcpStream>;
@@ -85,129 +89,81 @@ impl AsyncWrite for Conn {
     }
 }
 
-/// async-io's timer as a plain future.
-async fn sleep(duration: Duration) {
-    Timer::after(duration).await;
-}
-
-/// Runs attempt `attempt`. Resolving, connecting and the TLS handshake are done here rather
-/// than by async-tungstenite so that a DNS failure, a refused port, a proxy's refusal, a TLS
-/// failure and a stage that hangs stay distinct for the application, and so that the one
-/// rustls configuration built by ws-client serves every attempt. DNS, TCP, the proxy and TLS
-/// are bounded by the attempt's [`Budget`]; the upgrade by the supervisor's `connect_timeout`.
+/// Runs attempt `attempt` on async-io.
 pub(crate) async fn connect(
     options: Arc<ClientOptions>,
     attempt: Attempt,
 ) -> Result<Connected<Socket>, Error> {
-    let budget = Budget::new(options.config().connect_timeout());
-    let left = || sleep(budget.remaining());
-    let prepared = Prepared::new(&options, attempt).await?;
-    let label = prepared.label.clone();
-    let timed_out = |stage, tried: &[SocketAddr]| budget.timed_out(&label, stage, tried.to_vec());
+    dial(&AsyncIoDial, &options, attempt).await
+}
 
-    let (host, port) = prepared.dial();
-    let resolved = match &prepared.pinned {
-        Some(_) => Ok(Vec::new()),
+/// async-io's connect primitives.
+struct AsyncIoDial;
+
+impl Dial for AsyncIoDial {
+    type Tcp = Tcp;
+    type Conn = Conn;
+    type Stream = MaybeTls<Conn, TlsStream<Conn>>;
+    type Socket = Socket;
+
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         // IP literals resolve at once; host names on async-net's blocking thread pool.
-        None => within(async_net::resolve((host, port)), left())
-            .await
-            .ok_or_else(|| timed_out(ConnectStage::Dns, &[]))?,
-    };
-    let addrs = prepared.addresses(resolved)?;
-    let mut tried = Vec::new();
-    let raced = within(race(addrs, Tcp::connect, sleep, &mut tried), left()).await;
-    let (tcp, _) = raced
-        .ok_or_else(|| timed_out(ConnectStage::Tcp, &tried))?
-        .map_err(|e| prepared.race_failed(e))?;
-    // Heartbeats and small messages must not wait for Nagle's algorithm.
-    tcp.get_ref()
-        .set_nodelay(true)
-        .map_err(|e| prepared.socket_error(e))?;
+        async_net::resolve((host, port)).await
+    }
 
-    let conn = match &prepared.proxy {
-        None => Conn::Tcp(tcp),
-        Some(_) => within(through_proxy(&prepared, tcp), left())
-            .await
-            .ok_or_else(|| timed_out(ConnectStage::Proxy, &tried))??,
-    };
+    async fn tcp(&self, addr: SocketAddr) -> io::Result<Tcp> {
+        let tcp = Tcp::connect(addr).await?;
+        tcp.get_ref().set_nodelay(true)?;
+        Ok(tcp)
+    }
 
-    let stream = match &prepared.tls {
-        Some(config) => {
-            let tls = within(
-                TlsConnector::from(Arc::clone(config)).connect(prepared.server_name()?, conn),
-                left(),
-            )
-            .await
-            .ok_or_else(|| timed_out(ConnectStage::Tls, &tried))?
-            .map_err(|e| prepared.handshake_error(e.into()))?;
-            MaybeTls::Tls(tls)
-        }
-        None => MaybeTls::Plain(conn),
-    };
-    let mut prepared = prepared;
-    let request = std::mem::take(&mut prepared.request);
-    let (socket, response) = client_async_with_config(request, stream, Some(prepared.websocket))
-        .await
-        .map_err(|e| prepared.handshake_error(e))?;
-    prepared.offer.check(&response, &prepared.label)?;
-    Ok(prepared.into_connected(socket, response))
-}
+    async fn sleep(&self, duration: Duration) {
+        Timer::after(duration).await;
+    }
 
-/// Opens the tunnel: TLS to an `https://` proxy, the server's name resolved here for
-/// `socks5://`, then the proxy's handshake.
-async fn through_proxy(prepared: &Prepared, tcp: Tcp) -> Result<Conn, Error> {
-    let Some(proxy) = &prepared.proxy else {
-        return Ok(Conn::Tcp(tcp));
-    };
-    let mut conn = match &prepared.tls_to_proxy {
-        Some(config) => Conn::Tls(Box::new(
-            TlsConnector::from(Arc::clone(config))
-                .connect(prepared.proxy_server_name()?, tcp)
-                .await
-                .map_err(|e| prepared.handshake_error_at(&proxy.address(), e.into()))?,
-        )),
-        None => Conn::Tcp(tcp),
-    };
-    let target =
-        if prepared.resolves_target_locally() {
-            let found = async_net::resolve((prepared.host.as_str(), prepared.port))
-                .await
-                .map_err(|e| prepared.dns_error(&prepared.host, e))?
-                .into_iter()
-                .next();
-            Some(found.ok_or_else(|| {
-                prepared.dns_error(&prepared.host, io::ErrorKind::NotFound.into())
-            })?)
-        } else {
-            None
-        };
-    let target = prepared.proxy_target(target);
-    tunnel(&mut conn, ProxyHandshake::new(proxy, &target))
-        .await
-        .map_err(|failure| prepared.proxy_error(&target.to_string(), failure))?;
-    Ok(conn)
-}
+    fn plain(&self, tcp: Tcp) -> Conn {
+        Conn::Tcp(tcp)
+    }
 
-/// Drives `handshake` over `stream`.
-async fn tunnel<S>(stream: &mut S, mut handshake: ProxyHandshake) -> Result<(), ProxyFailure>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let io_failure = |e: io::Error| ProxyFailure::Io(e.to_string());
-    let mut buffer = [0; 512];
-    loop {
-        match handshake.step()? {
-            Step::Write(bytes) => {
-                stream.write_all(bytes).await.map_err(io_failure)?;
-                stream.flush().await.map_err(io_failure)?;
-                handshake.sent();
-            }
-            Step::Read(most) => {
-                let most = most.min(buffer.len());
-                let n = stream.read(&mut buffer[..most]).await.map_err(io_failure)?;
-                handshake.received(&buffer[..n]);
-            }
-            _ => return Ok(()),
-        }
+    async fn tls_to_proxy(
+        &self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        tcp: Tcp,
+    ) -> io::Result<Conn> {
+        let tls = TlsConnector::from(config).connect(name, tcp).await?;
+        Ok(Conn::Tls(Box::new(tls)))
+    }
+
+    async fn read(&self, conn: &mut Conn, buffer: &mut [u8]) -> io::Result<usize> {
+        conn.read(buffer).await
+    }
+
+    async fn write(&self, conn: &mut Conn, bytes: &[u8]) -> io::Result<()> {
+        conn.write_all(bytes).await?;
+        conn.flush().await
+    }
+
+    fn unencrypted(&self, conn: Conn) -> Self::Stream {
+        MaybeTls::Plain(conn)
+    }
+
+    async fn tls_to_server(
+        &self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        conn: Conn,
+    ) -> io::Result<Self::Stream> {
+        let tls = TlsConnector::from(config).connect(name, conn).await?;
+        Ok(MaybeTls::Tls(tls))
+    }
+
+    async fn upgrade(
+        &self,
+        request: Request,
+        stream: Self::Stream,
+        config: WebSocketConfig,
+    ) -> Result<(Socket, Response), WireError> {
+        client_async_with_config(request, stream, Some(config)).await
     }
 }

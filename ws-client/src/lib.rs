@@ -42,6 +42,7 @@ mod channel;
 mod client;
 mod command;
 mod convert;
+mod dial;
 mod driver;
 mod endpoint;
 mod error;

@@ -18,6 +18,7 @@ use tungstenite::handshake::client::Response;
 use tungstenite::{Error as WireError, Message as WireMessage};
 
 pub use crate::attempt::{Budget, Offer, within};
+pub use crate::dial::{Dial, dial};
 pub use crate::driver::Driver;
 pub use crate::endpoint::BoxFuture;
 pub use crate::happy_eyeballs::{ATTEMPT_DELAY, Race, RaceError, RaceStep, interleave, race};

@@ -1,5 +1,6 @@
-//! One connect attempt: provider, DNS, TCP (Happy Eyeballs), proxy, TLS and WebSocket
-//! handshakes, each stage bounded and each failure typed.
+//! tokio's primitives for ws-client's one connect attempt ([`dial`]): its resolver, sockets,
+//! timer, rustls glue and tokio-tungstenite's handshake. The stages, their bounds, Happy
+//! Eyeballs and the proxy handshake are ws-client's.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,15 +8,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::future::Future;
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, lookup_host};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::tungstenite::Error as WireError;
+use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async_with_config};
-use ws_client::ProxyFailure;
-use ws_client::runtime::{Budget, Prepared, race, within};
-use ws_client::runtime::{Connected, ProxyHandshake, Step};
-use ws_client::{Attempt, ClientOptions, ConnectStage, Error};
+use ws_client::runtime::{Connected, Dial, dial};
+use ws_client::rustls::ClientConfig;
+use ws_client::rustls::pki_types::ServerName;
+use ws_client::{Attempt, ClientOptions, Error};
 
 /// The socket of an open connection.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<Conn>>;
@@ -80,125 +87,80 @@ impl AsyncWrite for Conn {
     }
 }
 
-/// Runs attempt `attempt`. Resolving, connecting and TLS are done here rather than by
-/// tokio-tungstenite so that a DNS failure, a refused port, a proxy's refusal, a TLS failure
-/// and a stage that hangs stay distinct for the application. DNS, TCP, the proxy and TLS are
-/// bounded by the attempt's [`Budget`]; the upgrade by the supervisor's `connect_timeout`.
+/// Runs attempt `attempt` on tokio.
 pub(crate) async fn connect(
     options: Arc<ClientOptions>,
     attempt: Attempt,
 ) -> Result<Connected<Socket>, Error> {
-    let budget = Budget::new(options.config().connect_timeout());
-    let left = || tokio::time::sleep(budget.remaining());
-    let prepared = Prepared::new(&options, attempt).await?;
-    let label = prepared.label.clone();
-    let timed_out = |stage, tried: &[SocketAddr]| budget.timed_out(&label, stage, tried.to_vec());
-
-    let (host, port) = prepared.dial();
-    let resolved = match &prepared.pinned {
-        Some(_) => Ok(Vec::new()),
-        None => within(lookup_host((host, port)), left())
-            .await
-            .ok_or_else(|| timed_out(ConnectStage::Dns, &[]))?
-            .map(Iterator::collect),
-    };
-    let addrs = prepared.addresses(resolved)?;
-    let mut tried = Vec::new();
-    let raced = within(
-        race(addrs, TcpStream::connect, tokio::time::sleep, &mut tried),
-        left(),
-    )
-    .await;
-    let (tcp, _) = raced
-        .ok_or_else(|| timed_out(ConnectStage::Tcp, &tried))?
-        .map_err(|e| prepared.race_failed(e))?;
-    // Heartbeats and small messages must not wait for Nagle's algorithm.
-    tcp.set_nodelay(true)
-        .map_err(|e| prepared.socket_error(e))?;
-
-    let conn = match &prepared.proxy {
-        None => Conn::Tcp(tcp),
-        Some(_) => within(through_proxy(&prepared, tcp), left())
-            .await
-            .ok_or_else(|| timed_out(ConnectStage::Proxy, &tried))??,
-    };
-
-    let stream = match &prepared.tls {
-        Some(config) => {
-            let tls = within(
-                TlsConnector::from(Arc::clone(config)).connect(prepared.server_name()?, conn),
-                left(),
-            )
-            .await
-            .ok_or_else(|| timed_out(ConnectStage::Tls, &tried))?
-            .map_err(|e| prepared.handshake_error(e.into()))?;
-            MaybeTlsStream::Rustls(tls)
-        }
-        None => MaybeTlsStream::Plain(conn),
-    };
-    let mut prepared = prepared;
-    let request = std::mem::take(&mut prepared.request);
-    let (socket, response) = client_async_with_config(request, stream, Some(prepared.websocket))
-        .await
-        .map_err(|e| prepared.handshake_error(e))?;
-    prepared.offer.check(&response, &prepared.label)?;
-    Ok(prepared.into_connected(socket, response))
+    dial(&TokioDial, &options, attempt).await
 }
 
-/// Opens the tunnel: TLS to an `https://` proxy, the server's name resolved here for
-/// `socks5://`, then the proxy's handshake.
-async fn through_proxy(prepared: &Prepared, tcp: TcpStream) -> Result<Conn, Error> {
-    let Some(proxy) = &prepared.proxy else {
-        return Ok(Conn::Tcp(tcp));
-    };
-    let mut conn = match &prepared.tls_to_proxy {
-        Some(config) => Conn::Tls(Box::new(
-            TlsConnector::from(Arc::clone(config))
-                .connect(prepared.proxy_server_name()?, tcp)
-                .await
-                .map_err(|e| prepared.handshake_error_at(&proxy.address(), e.into()))?,
-        )),
-        None => Conn::Tcp(tcp),
-    };
-    let target =
-        if prepared.resolves_target_locally() {
-            let found = lookup_host((prepared.host.as_str(), prepared.port))
-                .await
-                .map_err(|e| prepared.dns_error(&prepared.host, e))?
-                .next();
-            Some(found.ok_or_else(|| {
-                prepared.dns_error(&prepared.host, io::ErrorKind::NotFound.into())
-            })?)
-        } else {
-            None
-        };
-    let target = prepared.proxy_target(target);
-    tunnel(&mut conn, ProxyHandshake::new(proxy, &target))
-        .await
-        .map_err(|failure| prepared.proxy_error(&target.to_string(), failure))?;
-    Ok(conn)
-}
+/// tokio's connect primitives.
+struct TokioDial;
 
-/// Drives `handshake` over `stream`.
-async fn tunnel<S>(stream: &mut S, mut handshake: ProxyHandshake) -> Result<(), ProxyFailure>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let io_failure = |e: io::Error| ProxyFailure::Io(e.to_string());
-    let mut buffer = [0; 512];
-    loop {
-        match handshake.step()? {
-            Step::Write(bytes) => {
-                stream.write_all(bytes).await.map_err(io_failure)?;
-                stream.flush().await.map_err(io_failure)?;
-                handshake.sent();
-            }
-            Step::Read(most) => {
-                let most = most.min(buffer.len());
-                let n = stream.read(&mut buffer[..most]).await.map_err(io_failure)?;
-                handshake.received(&buffer[..n]);
-            }
-            _ => return Ok(()),
-        }
+impl Dial for TokioDial {
+    type Tcp = TcpStream;
+    type Conn = Conn;
+    type Stream = MaybeTlsStream<Conn>;
+    type Socket = Socket;
+
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(lookup_host((host, port)).await?.collect())
+    }
+
+    async fn tcp(&self, addr: SocketAddr) -> io::Result<TcpStream> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        Ok(tcp)
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+
+    fn plain(&self, tcp: TcpStream) -> Conn {
+        Conn::Tcp(tcp)
+    }
+
+    async fn tls_to_proxy(
+        &self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        tcp: TcpStream,
+    ) -> io::Result<Conn> {
+        let tls = TlsConnector::from(config).connect(name, tcp).await?;
+        Ok(Conn::Tls(Box::new(tls)))
+    }
+
+    async fn read(&self, conn: &mut Conn, buffer: &mut [u8]) -> io::Result<usize> {
+        conn.read(buffer).await
+    }
+
+    async fn write(&self, conn: &mut Conn, bytes: &[u8]) -> io::Result<()> {
+        conn.write_all(bytes).await?;
+        conn.flush().await
+    }
+
+    fn unencrypted(&self, conn: Conn) -> MaybeTlsStream<Conn> {
+        MaybeTlsStream::Plain(conn)
+    }
+
+    async fn tls_to_server(
+        &self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        conn: Conn,
+    ) -> io::Result<MaybeTlsStream<Conn>> {
+        let tls = TlsConnector::from(config).connect(name, conn).await?;
+        Ok(MaybeTlsStream::Rustls(tls))
+    }
+
+    async fn upgrade(
+        &self,
+        request: Request,
+        stream: MaybeTlsStream<Conn>,
+        config: WebSocketConfig,
+    ) -> Result<(Socket, Response), WireError> {
+        client_async_with_config(request, stream, Some(config)).await
     }
 }
