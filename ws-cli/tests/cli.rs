@@ -239,13 +239,11 @@ fn http_401_is_a_permanent_failure_with_exit_1() {
         ..Behavior::default()
     });
     let mut cli = Cli::connect(&server.url(), &[]);
-    let disconnected = cli.wait_for("disconnected", |_| true);
-    assert_eq!(disconnected["will_reconnect"], false);
+    let refused = cli.wait_for("connect_failed", |_| true);
+    assert_eq!(refused["will_reconnect"], false);
     assert!(
-        disconnected["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("401")),
-        "{disconnected}"
+        refused["error"].as_str().is_some_and(|e| e.contains("401")),
+        "{refused}"
     );
     cli.wait_for("closed", |_| true);
     assert_eq!(cli.exit_code(), 1);
@@ -363,6 +361,7 @@ fn demo_tells_the_story_and_exits_0() {
         "open",
         "rtt",
         "disconnected",
+        "connect_failed",
         "reconnecting",
         "message",
         "closed",

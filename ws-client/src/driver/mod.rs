@@ -532,10 +532,16 @@ impl<R: Runtime> Inner<R> {
         progress
     }
 
+    /// Takes the application's commands, except while the socket does not take writes, while
+    /// the event backlog is full, and while our Close waits for the peer's: a command then can
+    /// only be refused, and refusals that keep the application busy could keep the backlog from
+    /// draining, so the socket would not be read and the peer's Close never seen. They wait in
+    /// the channel instead, and come back once the client has closed (`refuse_late_sends`).
     fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
         if self.commands_closed
             || self.writes == Writes::Blocked
             || !self.outbox.may_take_commands()
+            || self.session.state() == ws_core::State::Closing
         {
             return false;
         }
