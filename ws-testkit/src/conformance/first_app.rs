@@ -113,6 +113,11 @@ pub fn replay_on_open_goes_first_on_every_connection<A: Adapter>(adapter: &A) {
     let config = fast_reconnect().replay_on_open(|_| vec![Message::from(r#"{"op":"subscribe"}"#)]);
     let mut client = adapter.start(build(options(&server.url(), config)));
     s.wait_for(&mut client, WAIT, "Open", is_open);
+    // A server that stops drops what is still in flight to it, as any crash does: each
+    // connection's messages must arrive before the next stop.
+    s.check(server.wait_for_received(1, WAIT), || {
+        "the first subscription never reached the server".to_owned()
+    });
     for round in 1..=2 {
         server.stop();
         s.wait_for(&mut client, WAIT, "Disconnected", |e| {
@@ -122,8 +127,6 @@ pub fn replay_on_open_goes_first_on_every_connection<A: Adapter>(adapter: &A) {
         s.send(&client, format!("order {round}b"));
         server.restart();
         s.wait_for(&mut client, WAIT, "Open after the restart", is_open);
-        // A server that stops drops what is still in flight to it, as any crash does: let
-        // this connection's messages arrive before the next stop.
         s.check(server.wait_for_received(1 + 3 * round, WAIT), || {
             format!("messages missing at the server: {:?}", server.received())
         });
