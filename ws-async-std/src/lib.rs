@@ -11,18 +11,20 @@
 //! use futures_util::StreamExt;
 //! use ws_async_std::{ClientOptions, CloseCode, Config, Event};
 //!
-//! # fn main() -> Result<(), ws_async_std::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! smol::block_on(async {
 //!     let options = ClientOptions::builder("wss://example.com/feed?token=s3cret")
 //!         .config(Config::builder().ping_interval(std::time::Duration::from_secs(15)).build()?)
 //!         .header("user-agent", "my-app/1.0")
 //!         .build()?;
-//!     let (client, mut events, driver) = ws_async_std::connect_with_driver(options);
-//!     smol::spawn(driver).detach(); // or async_std::task::spawn(driver)
+//!     // Spawns the driver on smol's global executor; `connect_with_driver` hands it to you
+//!     // for async-std or any other executor.
+//!     let (client, mut events) = ws_async_std::connect(options);
 //!     client.send_text("hello").await?; // queued until the connection opens
 //!     while let Some(event) = events.next().await {
 //!         match event {
 //!             Event::Message(message) => println!("{:?}", message.as_text()),
+//!             Event::ConnectFailed { error, .. } => eprintln!("could not connect: {error}"),
 //!             Event::Disconnected { error: Some(error), will_reconnect, .. } => {
 //!                 eprintln!("lost: {error} (reconnecting: {will_reconnect})")
 //!             }
@@ -36,17 +38,18 @@
 //! # }
 //! ```
 //!
-//! # Executors, and why the driver is handed to you
+//! # Executors: `connect` or `connect_with_driver`
 //!
-//! The crate depends on no executor. The socket (`async_io::Async<TcpStream>`) and the timer
-//! (`async_io::Timer`) live in async-io's reactor, which smol's and async-std's executors
-//! drive, and which async-io drives on a thread of its own for any other executor. So
-//! [`connect`] cannot spawn anything itself: it returns the [`Driver`], a plain
-//! `Future<Output = ()> + Send + 'static`, and you spawn it where your other tasks run —
-//! `smol::spawn(driver).detach()`, `async_std::task::spawn(driver)`, an
-//! `async_executor::Executor`, or `.await` it in a `join`. That is the pattern of hyper's
-//! client connections; a spawner argument would tie the API to one executor's spawn signature.
-//! The client does nothing until the driver is polled; dropping the driver stops it.
+//! The socket (`async_io::Async<TcpStream>`) and the timer (`async_io::Timer`) live in
+//! async-io's reactor, which smol's and async-std's executors drive, and which async-io drives
+//! on a thread of its own for any other executor. [`connect`] (feature `smol`, on by default)
+//! spawns the driver on smol's global executor, the same shape as the other adapters'
+//! `connect`. [`connect_with_driver`] returns the [`Driver`] instead, a plain
+//! `Future<Output = ()> + Send + 'static`, to spawn where your other tasks run —
+//! `async_std::task::spawn(driver)`, an `async_executor::Executor`, or `.await` it in a
+//! `join` (the pattern of hyper's client connections; a spawner argument would tie the API to
+//! one executor's spawn signature). The client does nothing until the driver is polled;
+//! dropping the driver stops it.
 //!
 //! **smol is the recommended executor.** async-std is discontinued upstream (in favour of
 //! smol); this crate keeps working under it because both run on async-io, and the test suite

@@ -9,7 +9,7 @@
 //! ```no_run
 //! use ws_blocking::{ClientOptions, CloseCode, Config, Event};
 //!
-//! # fn example() -> Result<(), ws_blocking::Error> {
+//! # fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let options = ClientOptions::builder("wss://example.com/feed?token=s3cret")
 //!     .config(Config::builder().ping_interval(std::time::Duration::from_secs(15)).build()?)
 //!     .header("user-agent", "my-app/1.0")
@@ -19,6 +19,7 @@
 //! for event in events {
 //!     match event {
 //!         Event::Message(message) => println!("{:?}", message.as_text()),
+//!         Event::ConnectFailed { error, .. } => eprintln!("could not connect: {error}"),
 //!         Event::Disconnected { error: Some(error), will_reconnect, .. } => {
 //!             eprintln!("lost: {error} (reconnecting: {will_reconnect})")
 //!         }
