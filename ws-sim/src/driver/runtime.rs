@@ -98,6 +98,9 @@ pub(crate) struct TimerState {
     pub(crate) waker: Option<Waker>,
     /// The next poll fires although the deadline has not passed (a timer that fires early).
     pub(crate) fire_early: bool,
+    /// The timer fired and was not set since: like async-io's, it stays silent until it is
+    /// set again (the `Timer` contract: the driver sets it again after it fired).
+    pub(crate) spent: bool,
 }
 
 /// Everything the runtime knows.
@@ -163,6 +166,7 @@ impl World {
     pub(crate) fn advance(&mut self, by: Duration) {
         self.elapsed += by;
         if self.timer.deadline.is_some_and(|at| self.now() >= at)
+            && !self.timer.spent
             && let Some(waker) = self.timer.waker.take()
         {
             waker.wake();
@@ -287,17 +291,22 @@ impl Timer for SimTimer {
     fn set(&mut self, deadline: Option<Instant>) {
         let mut world = lock(&self.world);
         world.timer.deadline = deadline;
+        world.timer.spent = false;
         // A timer that fires early fires on its next poll, whatever the deadline.
     }
 
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut world = lock(&self.world);
         if std::mem::take(&mut world.timer.fire_early) {
+            world.timer.spent = true;
             return Poll::Ready(());
         }
         let now = world.now();
         match world.timer.deadline {
-            Some(deadline) if now >= deadline => Poll::Ready(()),
+            Some(deadline) if now >= deadline && !world.timer.spent => {
+                world.timer.spent = true;
+                Poll::Ready(())
+            }
             _ => {
                 register(&mut world.timer.waker, cx);
                 Poll::Pending
