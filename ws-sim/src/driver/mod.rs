@@ -451,12 +451,10 @@ impl DriverSim {
                     let reply = if application {
                         WireMessage::text("hb-pong")
                     } else {
-                        WireMessage::Pong(
-                            world.sockets[socket]
-                                .last_flushed_ping
-                                .clone()
-                                .unwrap_or_else(|| Bytes::from_static(b"unsolicited")),
-                        )
+                        WireMessage::Pong(world.sockets[socket].last_flushed_ping.map_or_else(
+                            || Bytes::from_static(b"unsolicited"),
+                            |ping| Bytes::copy_from_slice(ping.as_slice()),
+                        ))
                     };
                     world.push_inbound(socket, Inbound::Message(reply));
                 }

@@ -127,6 +127,8 @@ pub struct DriverCounters {
     pub events: u64,
     /// Driver polls.
     pub polls: u64,
+    /// Heartbeat pings (protocol Pings) fed to sockets.
+    pub pings: u64,
     /// Whether the driver future completed.
     pub completed: bool,
 }
@@ -278,6 +280,10 @@ impl DriverObserver {
                 WireMessage::Text(text) => Bytes::from(text.clone()),
                 WireMessage::Binary(bytes) => bytes.clone(),
                 WireMessage::Frame(frame) => Bytes::copy_from_slice(frame.payload()),
+                WireMessage::Ping(_) => {
+                    self.counters.pings += 1;
+                    continue;
+                }
                 _ => continue,
             };
             let Some(id) = message_id(&payload) else {

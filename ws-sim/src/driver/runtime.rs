@@ -41,12 +41,34 @@ pub(crate) enum Inbound {
 /// A frame written to a socket and not flushed yet.
 #[derive(Debug)]
 pub(crate) enum Out {
-    /// One of our heartbeat pings.
-    Ping(Bytes),
+    /// One of our heartbeat pings (its payload copied into a fixed buffer: the simulation
+    /// allocates nothing inside the driver's polls).
+    Ping(PingCopy),
     /// tungstenite's reply to the peer's Close.
     CloseReply,
     /// Anything else.
     Other,
+}
+
+/// A heartbeat ping's payload (the core's sequence number: a few bytes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PingCopy {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl PingCopy {
+    fn of(payload: &[u8]) -> PingCopy {
+        let mut bytes = [0; 32];
+        let len = payload.len().min(32);
+        bytes[..len].copy_from_slice(&payload[..len]);
+        PingCopy { bytes, len }
+    }
+
+    /// The payload.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 /// One connect attempt, as the runtime sees it.
@@ -86,7 +108,7 @@ pub(crate) struct SocketState {
     /// When we fed our own Close.
     pub(crate) our_close: Option<Duration>,
     /// The payload of the latest ping that reached the peer.
-    pub(crate) last_flushed_ping: Option<Bytes>,
+    pub(crate) last_flushed_ping: Option<PingCopy>,
     /// tungstenite queued a reply to the peer's Close, not flushed yet.
     pub(crate) close_reply_pending: bool,
 }
@@ -457,7 +479,7 @@ impl Sink<WireMessage> for SimSocket {
             return Err(WireError::Protocol(ProtocolError::SendAfterClosing));
         }
         let out = match &message {
-            WireMessage::Ping(payload) => Out::Ping(payload.clone()),
+            WireMessage::Ping(payload) => Out::Ping(PingCopy::of(payload)),
             WireMessage::Close(_) => {
                 socket.our_close = Some(now);
                 Out::Other
