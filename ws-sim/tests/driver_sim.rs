@@ -21,7 +21,7 @@ proptest! {
 }
 
 fn meter(poll: &mut dyn FnMut()) -> u64 {
-    allocation_counter::measure(|| poll()).count_total
+    allocation_counter::measure(poll).count_total
 }
 
 /// An open connection with messages flowing both ways, `rounds` times: a send, a message
