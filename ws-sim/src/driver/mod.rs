@@ -286,7 +286,29 @@ impl DriverSim {
             }
         }
         self.check_no_lost_wakeup()?;
+        self.no_call_pends_after_closed()?;
         self.observe()
+    }
+
+    /// Once the application has read `Closed`, the command channel is closed: every pending
+    /// call, polled, completes.
+    fn no_call_pends_after_closed(&mut self) -> Result<(), DriverViolation> {
+        if !self.observer.closed_read || self.calls.is_empty() {
+            return Ok(());
+        }
+        self.app_wakes.wake_by_ref();
+        self.poll_calls()?;
+        if self.calls.is_empty() {
+            Ok(())
+        } else {
+            Err(violation(
+                DriverInvariant::NoHang,
+                format!(
+                    "{} handle calls still pend after the application read Closed",
+                    self.calls.len()
+                ),
+            ))
+        }
     }
 
     fn observe(&mut self) -> Result<(), DriverViolation> {
