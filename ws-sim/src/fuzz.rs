@@ -19,6 +19,13 @@ pub fn supervisor(data: &[u8]) {
     }
 }
 
+/// `driver` target: any bytes become client options and a schedule for ws-client's real
+/// driver over a scripted runtime; every promise of the driver is checked after every step,
+/// and the schedule is run twice for determinism. See [`crate::driver`].
+pub fn driver(data: &[u8]) {
+    crate::driver::check_bytes(data);
+}
+
 /// `config` target: any bytes become raw builder values, in range or not. Building must not
 /// panic; a built config holds only documented values; a refusal names a real field.
 pub fn config(data: &[u8]) {

@@ -15,6 +15,8 @@
 //!   decodes any byte string into a config, a seed and a script (the fuzz target's input).
 //! - [`storm`]: many clients losing one server at once, per jitter mode (the reconnect-storm
 //!   study in `docs/`).
+//! - [`driver`]: ws-client's real driver over a scripted runtime, a seeded scheduler decoded
+//!   from bytes and an observer of what goes in and out (the `driver` fuzz target).
 //! - [`fuzz`]: the checks behind the cargo-fuzz targets, also used to replay their corpus.
 //! - [`simulate`]: a deterministic fault simulator that drives a supervisor through hours of
 //!   virtual time against a misbehaving server ([`Schedule`]), and [`Report`] of what it
@@ -24,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod backoff_bounds;
+pub mod driver;
 mod fault;
 pub mod fuzz;
 mod harness;

@@ -33,3 +33,14 @@ fn config_corpus_and_regressions_never_accept_a_bad_value() {
         "only {replayed} inputs replayed: is the corpus committed?"
     );
 }
+
+#[test]
+fn driver_corpus_and_regressions_keep_every_promise_of_the_driver() {
+    let corpus = folder(&["corpus", "driver"]);
+    let regressions = folder(&["regressions", "driver"]);
+    let replayed = ws_sim::fuzz::replay(&[&corpus, &regressions], ws_sim::fuzz::driver);
+    assert!(
+        replayed >= 20,
+        "only {replayed} inputs replayed: is the corpus committed?"
+    );
+}
