@@ -4,7 +4,7 @@
 //! very buffer tungstenite read it into, and an application message reaches tungstenite's
 //! frame encoder untouched (the encoder must copy it once anyway, to mask it).
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::Frame as WireFrame;
 use tungstenite::protocol::frame::coding::{CloseCode as WireCloseCode, Data, OpCode};
@@ -71,9 +71,14 @@ pub(crate) fn outbound(message: Message) -> WireMessage {
     }
 }
 
-/// A heartbeat Ping carrying the core's sequence number.
-pub(crate) fn ping(payload: PingPayload) -> WireMessage {
-    WireMessage::Ping(Bytes::copy_from_slice(payload.as_bytes()))
+/// A heartbeat Ping carrying the core's sequence number, written into `buffer`: the ping's
+/// bytes share its allocation, which `reserve` takes back once the previous ping was written
+/// and dropped, so the steady state allocates nothing for heartbeats.
+pub(crate) fn ping(payload: PingPayload, buffer: &mut BytesMut) -> WireMessage {
+    let bytes = payload.as_bytes();
+    buffer.reserve(bytes.len());
+    buffer.extend_from_slice(bytes);
+    WireMessage::Ping(buffer.split().freeze())
 }
 
 /// A Close frame with `code` and `reason` (the core has checked both).

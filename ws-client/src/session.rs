@@ -9,6 +9,8 @@
 
 use std::collections::VecDeque;
 
+use bytes::BytesMut;
+
 use tungstenite::Message as WireMessage;
 use tungstenite::handshake::client::Response;
 use tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
@@ -71,6 +73,8 @@ pub(crate) struct Session {
     abandoned: bool,
     /// The latest `now` the session was given.
     last_now: Instant,
+    /// Where heartbeat pings are written, reused from one ping to the next.
+    ping_buffer: BytesMut,
 }
 
 impl Session {
@@ -85,6 +89,7 @@ impl Session {
             subprotocol: None,
             abandoned: false,
             last_now: Instant::ZERO,
+            ping_buffer: BytesMut::new(),
         }
     }
 
@@ -257,7 +262,7 @@ impl Session {
             Action::Send(message) | Action::Heartbeat(message) => {
                 Work::Write(convert::outbound(message))
             }
-            Action::Ping(payload) => Work::Write(convert::ping(payload)),
+            Action::Ping(payload) => Work::Write(convert::ping(payload, &mut self.ping_buffer)),
             Action::Close { code, reason } => Work::Write(convert::close(code, reason)),
             Action::Abort => Work::Abort,
             // A newer core asks for something this driver cannot do: the transport can no
