@@ -9,7 +9,7 @@ source scripts/wasm-tools.sh
 ensure_wasm_tools
 build_demo
 DEMO_SERVER_PID=
-trap '[ -n "$DEMO_SERVER_PID" ] && kill "$DEMO_SERVER_PID" 2>/dev/null' EXIT
+trap 'if [ -n "$DEMO_SERVER_PID" ]; then kill "$DEMO_SERVER_PID" 2>/dev/null || true; fi' EXIT
 start_demo_server "${1:-8080}"
 echo
 echo "   ws-wasm chat demo: $DEMO_URL"
