@@ -78,4 +78,7 @@ pub enum Event {
     },
     /// The client is closed for good. The last event: the stream ends after it.
     Closed,
+    /// An event of a newer `ws-core` that this version does not translate, handed on
+    /// untouched rather than dropped.
+    Other(ws_core::Event),
 }

@@ -319,7 +319,8 @@ impl Session {
                     Event::Undelivered { message, reason }
                 }
                 CoreEvent::Closed => Event::Closed,
-                _ => continue,
+                // Never dropped: it may carry a message.
+                other => Event::Other(other),
             };
             self.events.push_back(event);
         }
