@@ -5,7 +5,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use ws_client::{Error, Event};
 
@@ -27,19 +26,14 @@ impl ExtensionServer {
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
-        listener
-            .set_nonblocking(true)
-            .expect("a non-blocking listener");
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
-                let Ok((mut stream, _)) = listener.accept() else {
-                    // Polls for connections and for the stop flag.
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                };
-                let _ = stream.set_nonblocking(false);
+            // Blocks in `accept`; `drop` raises the flag, then connects once to wake it.
+            while let Ok((mut stream, _)) = listener.accept() {
+                if stopping.load(Ordering::Relaxed) {
+                    break;
+                }
                 let _ = stream.set_read_timeout(Some(WAIT));
                 let mut request = Vec::new();
                 let mut byte = [0; 1];
@@ -79,6 +73,8 @@ impl ExtensionServer {
 impl Drop for ExtensionServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // Wakes the accept loop, which sees the flag and ends.
+        let _ = std::net::TcpStream::connect(self.addr);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
