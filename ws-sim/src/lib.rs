@@ -35,6 +35,7 @@ mod ledger;
 mod observation;
 mod observed;
 mod observer;
+mod reader;
 mod report;
 mod rng;
 mod scenario;

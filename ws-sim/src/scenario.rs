@@ -10,6 +10,7 @@ use ws_core::{
 };
 
 use crate::harness::{Failure, check_determinism, check_script};
+use crate::reader::Reader;
 use crate::step::{FrameKind, PongPayload, Step, Target};
 use crate::strategy::{POLICIES, json_heartbeat, replay, text_heartbeat};
 
@@ -24,46 +25,11 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
-/// Reads bytes one decision at a time; past the end, every read is zero.
-struct Reader<'a> {
-    data: &'a [u8],
-    position: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> u8 {
-        let byte = self.data.get(self.position).copied().unwrap_or(0);
-        self.position += 1;
-        byte
-    }
-
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.byte(), self.byte()])
-    }
-
-    fn below(&mut self, n: u8) -> u8 {
-        self.byte() % n
-    }
-
-    /// 1 ms ..= 65.536 s.
-    fn millis(&mut self) -> Duration {
-        Duration::from_millis(u64::from(self.u16()) + 1)
-    }
-
-    fn flag(&mut self) -> bool {
-        self.byte() & 1 == 1
-    }
-
-    fn exhausted(&self) -> bool {
-        self.position >= self.data.len()
-    }
-}
-
 impl Scenario {
     /// Decodes `data`: the first bytes choose the config and the seed, the rest the steps
     /// (at most 256).
     pub fn from_bytes(data: &[u8]) -> Scenario {
-        let mut reader = Reader { data, position: 0 };
+        let mut reader = Reader::new(data);
         let config = config(&mut reader);
         let seed = u64::from(reader.u16());
         let mut steps = Vec::new();

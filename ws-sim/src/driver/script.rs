@@ -2,7 +2,7 @@
 //! config and schedule, so proptest (random bytes) and cargo-fuzz (mutated bytes) search the
 //! same space, and a corpus file replays on stable Rust.
 
-use core::time::Duration;
+use crate::reader::Reader;
 
 use ws_client::ClientOptions;
 use ws_core::{Config, Heartbeat, Jitter, Liveness, Matcher, Message, Overflow, Text};
@@ -143,37 +143,6 @@ pub struct DriverScenario {
     pub steps: Vec<DriverStep>,
 }
 
-/// Reads bytes one decision at a time; past the end, every read is zero.
-struct Reader<'a> {
-    data: &'a [u8],
-    position: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> u8 {
-        let byte = self.data.get(self.position).copied().unwrap_or(0);
-        self.position += 1;
-        byte
-    }
-
-    fn below(&mut self, n: u8) -> u8 {
-        self.byte() % n
-    }
-
-    fn flag(&mut self) -> bool {
-        self.byte() & 1 == 1
-    }
-
-    /// 20 ms ..= 5.12 s, in steps of 20 ms.
-    fn millis(&mut self) -> Duration {
-        Duration::from_millis(20 * (u64::from(self.byte()) + 1))
-    }
-
-    fn exhausted(&self) -> bool {
-        self.position >= self.data.len()
-    }
-}
-
 /// Steps per scenario at most.
 pub const MAX_STEPS: usize = 400;
 
@@ -181,7 +150,7 @@ impl DriverScenario {
     /// Decodes `data`: the first bytes choose the config and the client options, the rest
     /// the steps (at most [`MAX_STEPS`]).
     pub fn from_bytes(data: &[u8]) -> DriverScenario {
-        let mut r = Reader { data, position: 0 };
+        let mut r = Reader::new(data);
         let config = config(&mut r);
         let options = ClientOptions::builder("ws://sim/")
             .config(config)
@@ -213,7 +182,7 @@ fn config(r: &mut Reader<'_>) -> Config {
         2 => Heartbeat::ServerDriven,
         _ => Heartbeat::Disabled,
     };
-    let initial = r.millis();
+    let initial = r.coarse_millis();
     let mut builder = Config::builder()
         .heartbeat(heartbeat)
         .liveness(if r.flag() {
@@ -221,12 +190,12 @@ fn config(r: &mut Reader<'_>) -> Config {
         } else {
             Liveness::ReplyOnly
         })
-        .ping_interval(r.millis())
-        .pong_timeout(r.millis())
-        .idle_timeout(r.millis())
-        .late_tick_threshold(r.millis())
-        .connect_timeout(r.millis())
-        .close_timeout(r.millis())
+        .ping_interval(r.coarse_millis())
+        .pong_timeout(r.coarse_millis())
+        .idle_timeout(r.coarse_millis())
+        .late_tick_threshold(r.coarse_millis())
+        .connect_timeout(r.coarse_millis())
+        .close_timeout(r.coarse_millis())
         .initial_delay(initial)
         .max_delay(initial * 4)
         .jitter(match r.below(3) {
@@ -247,7 +216,7 @@ fn config(r: &mut Reader<'_>) -> Config {
     let gate = r.byte();
     builder = builder.hold_queue_until_ready(gate & 1 == 1);
     if gate & 2 == 2 {
-        builder = builder.max_queue_age(Some(r.millis()));
+        builder = builder.max_queue_age(Some(r.coarse_millis()));
     }
     if gate & 4 == 4 {
         builder = builder
