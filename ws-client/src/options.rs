@@ -1,6 +1,5 @@
 //! Everything a client needs besides a runtime, validated once by a builder.
 
-use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::SocketAddr;
@@ -349,39 +348,6 @@ impl Prepared {
             reason: format!("`{host}` is not a valid server name: {e}"),
             source: None,
         })
-    }
-
-    /// Opens a connection to the first address of `resolved` (the result of resolving
-    /// [`host`](Self::host)) that `connect` reaches, trying them in order. A failed lookup is
-    /// an [`Error::Dns`]; when every address fails, the last failure is returned (a refused
-    /// port stays [`Error::Refused`]); an empty lookup is an [`Error::Dns`] too.
-    ///
-    /// `connect` is async so that every runtime can use it; a blocking caller hands in ready
-    /// futures ([`std::future::ready`]) and gets an answer on the first poll.
-    pub async fn connect_any<A, T, C, F>(
-        &self,
-        resolved: io::Result<A>,
-        mut connect: C,
-    ) -> Result<T, Error>
-    where
-        A: IntoIterator<Item = SocketAddr>,
-        C: FnMut(SocketAddr) -> F,
-        F: Future<Output = io::Result<T>>,
-    {
-        let addrs = resolved.map_err(|e| Error::dns(&self.host, e))?;
-        let mut last_error = None;
-        for addr in addrs {
-            match connect(addr).await {
-                Ok(connection) => return Ok(connection),
-                Err(e) => last_error = Some(Error::tcp_connect(&self.label, addr, e)),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| {
-            Error::dns(
-                &self.host,
-                io::Error::new(io::ErrorKind::NotFound, "no address found"),
-            )
-        }))
     }
 }
 
@@ -734,49 +700,55 @@ mod tests {
         let target = prepared("ws://example.test:9/?token=s3cret");
         let addrs: Vec<SocketAddr> =
             vec!["10.0.0.1:9".parse().unwrap(), "10.0.0.2:9".parse().unwrap()];
+        let mut attempted = Vec::new();
         let mut tried = Vec::new();
-        let result: Result<(), Error> =
-            now_or_never(target.connect_any(Ok(addrs.clone()), |addr| {
-                tried.push(addr);
+        let result = now_or_never(crate::happy_eyeballs::race(
+            addrs.clone(),
+            |addr| {
+                attempted.push(addr);
                 let kind = if addr == addrs[0] {
                     io::ErrorKind::TimedOut
                 } else {
                     io::ErrorKind::ConnectionRefused
                 };
-                std::future::ready(Err(io::Error::from(kind)))
-            }));
-        assert_eq!(tried, addrs);
-        let Err(Error::Refused { url, addr }) = result else {
-            panic!("{result:?}");
+                std::future::ready(Err::<(), _>(io::Error::from(kind)))
+            },
+            |_| std::future::pending::<()>(),
+            &mut tried,
+        ));
+        assert_eq!(attempted, addrs);
+        let Err(Error::Refused { url, addr }) = result.map_err(|e| target.race_failed(e)) else {
+            panic!("the last failure, a refused port, was not kept");
         };
         assert_eq!(
             (url.as_str(), addr),
             ("ws://example.test:9/?token=***", addrs[1])
         );
 
-        let second = now_or_never(target.connect_any(Ok(addrs.clone()), |addr| {
-            std::future::ready(if addr == addrs[0] {
-                Err(io::ErrorKind::ConnectionRefused.into())
-            } else {
-                Ok(addr)
-            })
-        }));
-        assert_eq!(second.unwrap(), addrs[1]);
+        let second = now_or_never(crate::happy_eyeballs::race(
+            addrs.clone(),
+            |addr| {
+                std::future::ready(if addr == addrs[0] {
+                    Err(io::ErrorKind::ConnectionRefused.into())
+                } else {
+                    Ok(addr)
+                })
+            },
+            |_| std::future::pending::<()>(),
+            &mut Vec::new(),
+        ));
+        assert_eq!(second.unwrap().0, addrs[1]);
     }
 
     #[test]
     fn a_failed_or_empty_lookup_is_a_dns_error() {
         let target = prepared("ws://example.test/");
-        let connect = |_| std::future::ready(Ok(()));
-        let failed = now_or_never(
-            target
-                .connect_any::<Vec<SocketAddr>, _, _, _>(Err(io::ErrorKind::Other.into()), connect),
-        );
+        let failed = target.addresses::<Vec<SocketAddr>>(Err(io::ErrorKind::Other.into()));
         assert!(
             matches!(&failed, Err(Error::Dns { host, .. }) if host == "example.test"),
             "{failed:?}"
         );
-        let empty = now_or_never(target.connect_any(Ok(Vec::new()), connect));
+        let empty = target.addresses(Ok(Vec::new()));
         assert!(
             matches!(&empty, Err(Error::Dns { host, .. }) if host == "example.test"),
             "{empty:?}"
