@@ -185,7 +185,9 @@ impl Client {
 
     /// Whether the client has closed for good.
     pub fn is_closed(&self) -> bool {
-        self.status.is_finished()
+        // The same test `closed` waits for: the driver closes the command channel as the
+        // client stops, and a dropped driver drops it.
+        self.commands.is_closed()
     }
 }
 

@@ -66,6 +66,11 @@ impl CommandSender {
         self.0.try_send(command)
     }
 
+    /// Whether the driver has stopped taking commands (closed the channel, or is gone).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
     /// Waits until the driver has stopped taking commands (closed the channel, or is gone).
     pub(crate) async fn closed(&self) {
         self.0.closed().await;

@@ -58,11 +58,6 @@ impl SharedStatus {
         self.lock().status
     }
 
-    /// Whether the driver has finished.
-    pub(crate) fn is_finished(&self) -> bool {
-        self.lock().finished
-    }
-
     /// Publishes `status`; wakes the state's watchers (after the lock is released) when the
     /// state changed.
     pub(crate) fn set(&self, status: Status) {

@@ -283,6 +283,12 @@ impl<T> Sender<T> {
         outcome
     }
 
+    /// Whether the receiver closed the channel or is gone: what [`closed`](Self::closed)
+    /// waits for.
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.shared).closed
+    }
+
     /// `Ready` once the receiver closed the channel or is gone; otherwise registers `cx`
     /// (under `slot`) to be woken then.
     pub(crate) fn poll_closed(&self, cx: &Context<'_>, slot: &mut Option<u64>) -> Poll<()> {
