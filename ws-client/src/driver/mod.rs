@@ -189,6 +189,14 @@ impl<R: Runtime> Future for Driver<R> {
     }
 }
 
+/// A driver dropped before it finished (its task cancelled, its thread gone) still ends the
+/// state watches, like a driver that finished: the state will not change any more.
+impl<R: Runtime> Drop for Driver<R> {
+    fn drop(&mut self) {
+        self.inner.status.finish();
+    }
+}
+
 impl<R: Runtime> fmt::Debug for Driver<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Driver")

@@ -542,3 +542,21 @@ fn a_stream_that_ends_without_a_close_frame_is_a_lost_connection() {
         "I/O error reading from ws://h/: the connection ended without a close frame"
     );
 }
+
+/// A driver dropped unfinished (its task cancelled) ends the state watches: `changed` answers
+/// `None` instead of waiting for a state that will never change.
+#[test]
+fn dropping_the_driver_ends_the_state_watches() {
+    let Harness { driver, client, .. } = Harness::new(|options| options, true);
+    let client = client.expect("a fresh harness has its client");
+    let mut watch = client.watch_state();
+    let mut changed = std::pin::pin!(watch.changed());
+    let mut context = Context::from_waker(Waker::noop());
+    assert!(changed.as_mut().poll(&mut context).is_pending());
+    drop(driver);
+    assert_eq!(changed.as_mut().poll(&mut context), Poll::Ready(None));
+    assert!(
+        client.is_closed(),
+        "the command channel went with the driver"
+    );
+}
