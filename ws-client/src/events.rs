@@ -95,6 +95,13 @@ impl EventSender {
         self.sender.poll_closed(cx, &mut self.closing)
     }
 
+    /// `Ready` once the application has read every event handed over and asked for the next
+    /// one (or dropped the stream): whatever it does in response to those events, such as
+    /// sending a reply, it has done.
+    pub(crate) fn poll_drained(&mut self, cx: &Context<'_>) -> Poll<()> {
+        self.sender.poll_drained(cx)
+    }
+
     /// No more events: the stream ends once the queued ones are read.
     pub(crate) fn close(&mut self) {
         self.sender.detach();

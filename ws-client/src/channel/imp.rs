@@ -107,6 +107,11 @@ pub(super) struct State<T> {
     /// The receiver closed the channel or is gone: sends fail.
     closed: bool,
     receiver: Option<Waker>,
+    /// The receiver found the queue empty since the last value was queued: it has taken
+    /// everything and asked for more (see [`Sender::poll_drained`]).
+    asked: bool,
+    /// The one sender waiting for the receiver to ask for more.
+    drained: Option<Waker>,
     /// Senders waiting for room. Each value taken out wakes the oldest one (its room is
     /// for that one); a woken one that gives up without using the room passes it on.
     pub(super) room: Waiters,
@@ -127,14 +132,16 @@ pub(super) fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Wakes every waiter, room and closing alike, a few at a time with the lock released
+/// Wakes every waiter (room, closing and drained alike), a few at a time with the lock released
 /// in between. Only once the channel is closed: then no waiter registers again, so this ends.
 fn wake_everyone<'a, T>(shared: &'a Shared<T>, mut state: MutexGuard<'a, State<T>>) {
     debug_assert!(state.closed);
     loop {
         let mut batch: [Option<Waker>; 8] = Default::default();
         for slot in &mut batch {
-            *slot = state.room.pop().or_else(|| state.closing.pop());
+            *slot = (state.room.pop())
+                .or_else(|| state.closing.pop())
+                .or_else(|| state.drained.take());
             if slot.is_none() {
                 break;
             }
@@ -159,6 +166,8 @@ pub(crate) fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         senders: 1,
         closed: false,
         receiver: None,
+        asked: false,
+        drained: None,
         room: Waiters::default(),
         closing: Waiters::default(),
         next_waiter: 0,
@@ -189,6 +198,7 @@ impl<T> Sender<T> {
             return Err(Refused::Full(value));
         }
         state.queue.push_back(value);
+        state.asked = false;
         let mut deferred = Deferred::default();
         deferred.wake(state.receiver.take());
         deferred.release(state);
@@ -236,6 +246,7 @@ impl<T> Sender<T> {
             // Woken or not, this send takes the room it found: nothing to pass on.
             deferred.drop(slot.take().and_then(|id| state.room.remove(id)));
             state.queue.push_back(value);
+            state.asked = false;
             deferred.wake(state.receiver.take());
             Ok(Ok(()))
         } else {
@@ -304,6 +315,31 @@ impl<T> Sender<T> {
                 ..
             } = &mut *state;
             deferred.drop(closing.register(slot, next_waiter, cx.waker()));
+            Poll::Pending
+        };
+        deferred.release(state);
+        outcome
+    }
+
+    /// `Ready` once the receiver has taken every value queued and then asked for more (its
+    /// last receive found the queue empty), or once it closed the channel or is gone;
+    /// otherwise registers `cx` to be woken when it asks. One sender may wait for this at a
+    /// time (the driver, on its event channel).
+    ///
+    /// This is how a sender knows the receiver has finished with what it was given: an
+    /// application that reads an event, acts on it and reads again has done all it will do
+    /// about that event.
+    pub(crate) fn poll_drained(&self, cx: &Context<'_>) -> Poll<()> {
+        let mut state = lock(&self.shared);
+        let mut deferred = Deferred::default();
+        let outcome = if state.closed || (state.asked && state.queue.is_empty()) {
+            deferred.drop(state.drained.take());
+            Poll::Ready(())
+        } else {
+            match &mut state.drained {
+                Some(known) if known.will_wake(cx.waker()) => {}
+                slot => deferred.drop(slot.replace(cx.waker().clone())),
+            }
             Poll::Pending
         };
         deferred.release(state);
@@ -460,6 +496,8 @@ impl<T> Receiver<T> {
                 Some(known) if known.will_wake(cx.waker()) => {}
                 slot => deferred.drop(slot.replace(cx.waker().clone())),
             }
+            state.asked = true;
+            deferred.wake(state.drained.take());
             Poll::Pending
         };
         deferred.release(state);
@@ -488,6 +526,9 @@ impl<T> Receiver<T> {
         let mut deferred = Deferred::default();
         if value.is_some() {
             deferred.wake(state.room.pop());
+        } else {
+            state.asked = true;
+            deferred.wake(state.drained.take());
         }
         deferred.release(state);
         value

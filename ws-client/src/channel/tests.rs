@@ -88,6 +88,44 @@ fn closing_refuses_sends_keeps_what_is_queued_and_wakes_closed() {
 }
 
 #[test]
+fn drained_waits_until_the_receiver_took_everything_and_asked_for_more() {
+    let (sender, receiver) = bounded(4);
+    let count = Arc::new(Count::default());
+    let waker = context(&count);
+    let cx = Context::from_waker(&waker);
+    assert!(sender.poll_drained(&cx).is_pending(), "not asked yet");
+    sender.try_send(1).ok().unwrap();
+    sender.try_send(2).ok().unwrap();
+    assert_eq!(receiver.try_recv(), Some(1));
+    assert!(sender.poll_drained(&cx).is_pending(), "one value left");
+    assert_eq!(receiver.try_recv(), Some(2));
+    assert_eq!(
+        woken(&count),
+        0,
+        "taking the last value is not asking for more"
+    );
+    assert!(sender.poll_drained(&cx).is_pending());
+    let noop = Context::from_waker(Waker::noop());
+    assert_eq!(receiver.poll_recv(&noop), Poll::Pending);
+    assert_eq!(woken(&count), 1, "asking for more wakes the waiting sender");
+    assert!(sender.poll_drained(&cx).is_ready());
+    sender.try_send(3).ok().unwrap();
+    assert!(
+        sender.poll_drained(&cx).is_pending(),
+        "a new value needs a new ask"
+    );
+    assert_eq!(receiver.try_recv(), Some(3));
+    assert_eq!(receiver.try_recv(), None, "an empty try_recv asks too");
+    assert_eq!(woken(&count), 2);
+    assert!(sender.poll_drained(&cx).is_ready());
+    sender.try_send(4).ok().unwrap();
+    assert!(sender.poll_drained(&cx).is_pending());
+    drop(receiver);
+    assert_eq!(woken(&count), 3, "a receiver that goes wakes it");
+    assert!(sender.poll_drained(&cx).is_ready());
+}
+
+#[test]
 fn a_blocking_receive_ends_with_a_value_from_another_thread_or_at_its_deadline() {
     let (sender, receiver) = bounded(1);
     let thread = std::thread::spawn(move || sender.send_blocking(7));

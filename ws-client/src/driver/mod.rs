@@ -15,10 +15,12 @@
 //! 1. flush what was fed to the socket (after a batch of writes, or after reading a Ping),
 //!    and the reply to the peer's Close on the socket it ended,
 //! 2. the connect attempt, which therefore runs concurrently with everything else,
-//! 3. inbound frames, unless the application is behind on events,
+//! 3. inbound frames, unless the application is behind on events (or the peer broke the
+//!    protocol),
 //! 4. application commands, unless the socket does not take writes or the backlog is full,
-//! 5. room in the event channel for the backlog,
-//! 6. the timer, reset in place to the supervisor's `poll_timeout()` (or to the end of the
+//! 5. a pending protocol failure, once the application has acted on what came before it,
+//! 6. room in the event channel for the backlog,
+//! 7. the timer, reset in place to the supervisor's `poll_timeout()` (or to the end of the
 //!    close reply's flush, if that comes first).
 //!
 //! Then: tick the supervisor with a fresh `now`, carry out its work (feed the writes, flushed
@@ -106,6 +108,19 @@ struct Closing<S> {
     until: Option<Instant>,
 }
 
+/// The peer broke the protocol on the open connection, after frames the application has not
+/// finished with. A sequential client (read, reply, read again) would have sent its replies to
+/// those frames before it read the bad one; so does the driver: it stops reading, keeps
+/// taking the application's commands, and fails the connection (with the Close code that says
+/// why) once the application has read every event and asked for the next, or at `until`
+/// (`close_timeout`), whichever comes first.
+struct PeerFault {
+    error: Error,
+    until: Option<Instant>,
+    /// Set in this pass: the events read before it are not handed over yet.
+    fresh: bool,
+}
+
 /// The future behind a client: spawn it on the runtime `R` belongs to (or let the adapter do
 /// it). It completes once the client is closed for good and the last event is handed over, or
 /// once every handle is gone and the connection is closed. Dropping it stops the client at
@@ -132,8 +147,12 @@ struct Inner<R: Runtime> {
     /// The last read found no complete frame: ask the runtime before reading again.
     inbound_idle: bool,
     closing: Option<Closing<R::Socket>>,
+    peer_fault: Option<PeerFault>,
     commands: CommandReceiver,
     commands_closed: bool,
+    /// The last look at the command channel found it empty (or closed): every command sent
+    /// before then has been taken.
+    commands_idle: bool,
     outbox: Outbox<EventSender>,
     status: SharedStatus,
 }
@@ -164,8 +183,10 @@ impl<R: Runtime> Driver<R> {
             writes: Writes::Flushed,
             inbound_idle: false,
             closing: None,
+            peer_fault: None,
             commands,
             commands_closed: false,
+            commands_idle: false,
             status: status.clone(),
         };
         let driver = Driver {
@@ -301,19 +322,26 @@ impl<R: Runtime> Inner<R> {
     /// 1007, 1002 or 1009 is written and flushed, for at most `close_timeout`, on the socket
     /// the supervisor has already let go of.
     fn fail(&mut self, error: WireError, stage: Stage) {
+        let Transport::Open { server, label, .. } = &self.transport else {
+            return;
+        };
+        let error = Error::transport(error, label, server, stage);
+        self.fail_with(error, stage);
+    }
+
+    /// [`fail`](Self::fail), with the error classified.
+    fn fail_with(&mut self, error: Error, stage: Stage) {
         let transport = std::mem::replace(&mut self.transport, Transport::None);
         self.drop_transport();
         let Transport::Open {
             connection,
             mut socket,
-            server,
-            label,
+            ..
         } = transport
         else {
             return;
         };
         let now = self.now();
-        let error = Error::transport(error, &label, &server, stage);
         if stage == Stage::Read
             && let Some(code) = error.close_code()
         {
@@ -339,6 +367,29 @@ impl<R: Runtime> Inner<R> {
         self.transport = Transport::None;
         self.writes = Writes::Flushed;
         self.inbound_idle = false;
+        self.peer_fault = None;
+    }
+
+    /// Reading found the peer at fault. A protocol violation waits for the application to
+    /// act on the frames before it ([`PeerFault`]); anything else fails the connection now.
+    fn read_failed(&mut self, error: WireError) {
+        let Transport::Open { server, label, .. } = &self.transport else {
+            return;
+        };
+        let error = Error::transport(error, label, server, Stage::Read);
+        if error.close_code().is_none() || self.session.state() != ws_core::State::Open {
+            self.fail_with(error, Stage::Read);
+            return;
+        }
+        let until = self
+            .runtime
+            .now()
+            .checked_add(self.options.config().close_timeout());
+        self.peer_fault = Some(PeerFault {
+            error,
+            until,
+            fresh: true,
+        });
     }
 
     fn forward_events(&mut self) {
@@ -368,8 +419,8 @@ impl<R: Runtime> Inner<R> {
         }
     }
 
-    /// Sets the timer to the next deadline (the supervisor's, or the end of a close reply's
-    /// flush), unless it is set to it already.
+    /// Sets the timer to the next deadline (the supervisor's, the end of a close reply's
+    /// flush, or the end of a protocol failure's wait), unless it is set to it already.
     fn arm_timer(&mut self) {
         let supervisor = self
             .session
@@ -377,10 +428,8 @@ impl<R: Runtime> Inner<R> {
             .zip(self.origin)
             .and_then(|(at, origin)| origin.checked_add(at.since_origin()));
         let closing = self.closing.as_ref().and_then(|closing| closing.until);
-        let deadline = match (supervisor, closing) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let fault = self.peer_fault.as_ref().and_then(|fault| fault.until);
+        let deadline = [supervisor, closing, fault].into_iter().flatten().min();
         if self.armed == deadline {
             return;
         }
@@ -395,6 +444,7 @@ impl<R: Runtime> Inner<R> {
         progress |= self.poll_attempt(cx);
         progress |= self.poll_inbound(cx);
         progress |= self.poll_commands(cx);
+        progress |= self.poll_peer_fault(cx);
         progress |= self.poll_event_room(cx);
         if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
             // A fired timer needs setting again, even to the same deadline.
@@ -499,8 +549,9 @@ impl<R: Runtime> Inner<R> {
     }
 
     fn poll_inbound(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.outbox.may_read() {
-            // The application is behind: leave frames in the socket so TCP pushes back.
+        if !self.outbox.may_read() || self.peer_fault.is_some() {
+            // The application is behind: leave frames in the socket so TCP pushes back. (Or
+            // the peer broke the protocol: nothing after that is read.)
             return false;
         }
         if self.inbound_idle
@@ -517,6 +568,9 @@ impl<R: Runtime> Inner<R> {
             else {
                 break;
             };
+            if self.peer_fault.is_some() {
+                break;
+            }
             let connection = *connection;
             let Poll::Ready(item) = Pin::new(socket.as_mut()).poll_next(cx) else {
                 self.inbound_idle = true;
@@ -531,7 +585,7 @@ impl<R: Runtime> Inner<R> {
                     Received::Flush => self.writes = self.writes.max_unflushed(),
                     Received::Finished => self.close_by_peer(cx),
                 },
-                Some(Err(error)) => self.fail(error, Stage::Read),
+                Some(Err(error)) => self.read_failed(error),
                 // The stream ends on a clean EOF instead of an error: the same end without a
                 // Close frame, named with this connection's URL.
                 None => self.fail(WireError::ConnectionClosed, Stage::Read),
@@ -546,6 +600,7 @@ impl<R: Runtime> Inner<R> {
     /// draining, so the socket would not be read and the peer's Close never seen. They wait in
     /// the channel instead, and come back once the client has closed (`refuse_late_sends`).
     fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        self.commands_idle = self.commands_closed;
         if self.commands_closed
             || self.writes == Writes::Blocked
             || !self.outbox.may_take_commands()
@@ -563,12 +618,39 @@ impl<R: Runtime> Inner<R> {
                 }
                 Poll::Ready(None) => {
                     self.commands_closed = true;
+                    self.commands_idle = true;
                     return true;
                 }
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.commands_idle = !progress;
+                    break;
+                }
             }
         }
         progress
+    }
+
+    /// Fails the connection for the peer's protocol violation once the application has read
+    /// every event before it, asked for the next, and every command it sent meanwhile has
+    /// been taken (and so fed to the socket ahead of the Close); or once the wait is over.
+    fn poll_peer_fault(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(fault) = &mut self.peer_fault else {
+            return false;
+        };
+        if std::mem::replace(&mut fault.fresh, false) {
+            return false;
+        }
+        let expired = fault.until.is_some_and(|until| self.runtime.now() >= until);
+        let acted_on = self.commands_idle
+            && (self.outbox.is_closed()
+                || (self.outbox.is_empty() && self.outbox.sink_mut().poll_drained(cx).is_ready()));
+        if !expired && !acted_on && self.session.state() == ws_core::State::Open {
+            return false;
+        }
+        if let Some(fault) = self.peer_fault.take() {
+            self.fail_with(fault.error, Stage::Read);
+        }
+        true
     }
 
     fn poll_event_room(&mut self, cx: &mut Context<'_>) -> bool {

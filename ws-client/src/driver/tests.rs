@@ -560,3 +560,109 @@ fn dropping_the_driver_ends_the_state_watches() {
         "the command channel went with the driver"
     );
 }
+
+fn close_code(message: &WireMessage) -> Option<u16> {
+    match message {
+        WireMessage::Close(Some(frame)) => Some(frame.code.into()),
+        _ => None,
+    }
+}
+
+fn bad_frame() -> WireError {
+    WireError::Protocol(tungstenite::error::ProtocolError::NonZeroReservedBits)
+}
+
+/// What a sequential client does (read, reply, read again: the reply goes out before the bad
+/// frame is even read) the driver does too, although it read both in one batch.
+#[test]
+fn a_reply_to_a_message_before_a_protocol_violation_goes_out_before_the_close() {
+    let mut harness = Harness::new(
+        |options| options.config(Config::builder().no_reconnect().build().unwrap()),
+        false,
+    );
+    assert!(harness.poll().is_pending());
+    harness.events();
+    {
+        let mut wire = harness.wire();
+        wire.inbound.push_back(Ok(WireMessage::text("hello")));
+        wire.inbound.push_back(Err(bad_frame()));
+        wire.inbound.push_back(Ok(WireMessage::text("after")));
+    }
+    assert!(harness.poll().is_pending());
+    assert!(harness.wire().fed.is_empty(), "no Close while unread");
+    assert_eq!(harness.client().state(), ws_core::State::Open);
+    let events = harness.events();
+    assert!(
+        matches!(&events[..], [Event::Message(message)] if message.as_text() == Some("hello")),
+        "{events:?}"
+    );
+    harness.send_text("echo: hello").unwrap();
+    assert!(harness.poll().is_ready(), "closed for good (no reconnect)");
+    let wire = harness.wire();
+    assert_eq!(wire.fed.len(), 2, "{:?}", wire.fed);
+    assert_eq!(wire.fed[0].to_string(), "echo: hello");
+    assert_eq!(close_code(&wire.fed[1]), Some(1002));
+    assert_eq!(wire.inbound.len(), 1, "nothing after the bad frame is read");
+    drop(wire);
+    let events = harness.events();
+    assert!(
+        events.iter().any(|event| matches!(
+            event,
+            Event::Disconnected {
+                cause: Disconnect::Transport(ws_core::TransportError::Protocol),
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+}
+
+/// An application that is already waiting for events has nothing left to do: the Close goes
+/// out in the same pass.
+#[test]
+fn a_protocol_violation_with_nothing_unread_fails_at_once() {
+    let mut harness = Harness::open();
+    harness.events();
+    harness.wire().inbound.push_back(Err(bad_frame()));
+    assert!(
+        harness.poll().is_ready(),
+        "a protocol violation is permanent by default"
+    );
+    let fed = &harness.wire().fed;
+    assert_eq!(fed.len(), 1, "{fed:?}");
+    assert_eq!(close_code(&fed[0]), Some(1002));
+}
+
+/// An application that never reads again does not keep a broken connection open: the wait
+/// ends at `close_timeout`.
+#[test]
+fn a_protocol_violation_behind_unread_events_fails_at_the_close_timeout() {
+    let mut harness = Harness::new(
+        |options| {
+            options.config(
+                Config::builder()
+                    .close_timeout(Duration::from_secs(2))
+                    .no_reconnect()
+                    .build()
+                    .unwrap(),
+            )
+        },
+        false,
+    );
+    assert!(harness.poll().is_pending());
+    {
+        let mut wire = harness.wire();
+        wire.inbound.push_back(Ok(WireMessage::text("unread")));
+        wire.inbound.push_back(Err(WireError::Utf8("bad".into())));
+    }
+    assert!(harness.poll().is_pending());
+    harness.advance(Duration::from_millis(1999));
+    assert!(harness.poll().is_pending());
+    assert!(harness.wire().fed.is_empty());
+    harness.advance(Duration::from_millis(1));
+    assert!(harness.poll().is_ready(), "closed for good (no reconnect)");
+    let fed = &harness.wire().fed;
+    assert_eq!(fed.len(), 1, "{fed:?}");
+    assert_eq!(close_code(&fed[0]), Some(1007));
+    assert_eq!(harness.client().state(), ws_core::State::Closed);
+}
