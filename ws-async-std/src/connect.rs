@@ -6,7 +6,7 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use async_io::{Async, Timer};
@@ -18,7 +18,7 @@ use async_tungstenite::{WebSocketStream, client_async_with_config};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
 use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use ws_client::runtime::{Connected, Dial, dial};
+use ws_client::runtime::{Connected, Dial, FailFastUtf8, dial};
 use ws_client::rustls::ClientConfig;
 use ws_client::rustls::pki_types::ServerName;
 use ws_client::{Attempt, ClientOptions, Error};
@@ -27,7 +27,7 @@ use ws_client::{Attempt, ClientOptions, Error};
 type Tcp = Async<TcpStream>;
 
 /// The socket of an open connection: plain for `ws://`, rustls for `wss://`.
-pub(crate) type Socket = WebSocketStream<MaybeTls<Conn, TlsStream<Conn>>>;
+pub(crate) type Socket = WebSocketStream<Checked<MaybeTls<Conn, TlsStream<Conn>>>>;
 
 /// The byte stream under the WebSocket's own TLS: TCP to the server or to a proxy, or TLS to
 /// an `https://` proxy.
@@ -86,6 +86,50 @@ impl AsyncWrite for Conn {
             Conn::Tcp(tcp) => Pin::new(tcp).poll_close(cx),
             Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_close(cx),
         }
+    }
+}
+
+/// The stream tungstenite reads, with invalid UTF-8 found as it arrives ([`FailFastUtf8`]):
+/// above TLS, so the check sees the plain bytes from the HTTP response on.
+pub(crate) struct Checked<S> {
+    inner: S,
+    check: FailFastUtf8,
+}
+
+impl<S> Checked<S> {
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Checked<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check.before_read()?;
+        let read = ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        Poll::Ready(this.check.after_read(&buf[..read]))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Checked<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_close(cx)
     }
 }
 
@@ -164,6 +208,10 @@ impl Dial for AsyncIoDial {
         stream: Self::Stream,
         config: WebSocketConfig,
     ) -> Result<(Socket, Response), WireError> {
+        let stream = Checked {
+            inner: stream,
+            check: FailFastUtf8::new(),
+        };
         client_async_with_config(request, stream, Some(config)).await
     }
 }

@@ -37,7 +37,7 @@ impl Runtime for AsyncIo {
     }
 
     fn poll_read_ready(socket: &Socket, cx: &mut Context<'_>) -> Poll<()> {
-        match socket.get_ref() {
+        match socket.get_ref().get_ref() {
             async_tungstenite::stream::Stream::Plain(tcp) => tcp.poll_readable(cx).map(|_| ()),
             async_tungstenite::stream::Stream::Tls(_) => Poll::Ready(()),
         }

@@ -30,7 +30,7 @@ use ws_client::rustls::{ClientConfig, ClientConnection, StreamOwned};
 use ws_client::{ClientOptions, ConnectStage, Error, Stage};
 
 use crate::bell::Bell;
-use crate::link::{Link, Stream};
+use crate::link::{Checked, Link, Stream};
 
 /// How often a helper waiting on an async provider, the resolver or the TCP race checks
 /// whether its attempt was abandoned: the longest it outlives an abandoned attempt there.
@@ -43,7 +43,7 @@ const PATIENCE: Duration = Duration::from_millis(50);
 const HANDSHAKE_PATIENCE: Duration = Duration::from_millis(10);
 
 /// An open connection before the I/O thread takes it over.
-pub(crate) type Opened = Connected<WebSocket<Stream>>;
+pub(crate) type Opened = Connected<WebSocket<Checked>>;
 
 /// A connect attempt running on its helper thread.
 pub(crate) struct Attempt {
@@ -158,8 +158,11 @@ fn connect(
     };
     let mut prepared = prepared;
     let request = std::mem::take(&mut prepared.request);
-    let mut handshake =
-        tungstenite::client::client_with_config(request, stream, Some(prepared.websocket));
+    let mut handshake = tungstenite::client::client_with_config(
+        request,
+        Checked::new(stream),
+        Some(prepared.websocket),
+    );
     loop {
         match handshake {
             Ok((socket, response)) => {

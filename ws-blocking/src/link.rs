@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ws_client::runtime::FailFastUtf8;
 use ws_client::rustls::{ClientConnection, StreamOwned};
 
 /// A connection's bytes, plain or inside TLS.
@@ -70,6 +71,40 @@ impl Write for Stream {
             Stream::Plain(link) => link.flush(),
             Stream::Tls(tls) => tls.flush(),
         }
+    }
+}
+
+/// The stream tungstenite reads, with invalid UTF-8 found as it arrives ([`FailFastUtf8`]):
+/// above TLS, so the check sees the plain bytes from the HTTP response on.
+pub(crate) struct Checked {
+    pub(crate) stream: Stream,
+    check: FailFastUtf8,
+}
+
+impl Checked {
+    pub(crate) fn new(stream: Stream) -> Self {
+        Checked {
+            stream,
+            check: FailFastUtf8::new(),
+        }
+    }
+}
+
+impl Read for Checked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check.before_read()?;
+        let read = self.stream.read(buf)?;
+        self.check.after_read(&buf[..read])
+    }
+}
+
+impl Write for Checked {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
     }
 }
 

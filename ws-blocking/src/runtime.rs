@@ -163,7 +163,7 @@ impl Future for Connecting {
 impl Connecting {
     /// Hands the opened socket to the I/O thread's poller.
     fn open(&self, mut opened: Opened) -> Result<Connected<Socket>, Error> {
-        let link = opened.socket.get_mut().link_mut();
+        let link = opened.socket.get_mut().stream.link_mut();
         if let Err(e) = self.io.poller.watch(link, Arc::clone(&self.io.readiness)) {
             return Err(Error::Io {
                 url: opened.label,

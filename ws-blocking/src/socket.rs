@@ -15,23 +15,23 @@ use futures_core::Stream as MessageStream;
 use futures_sink::Sink;
 use tungstenite::{Error as WireError, Message as WireMessage, WebSocket};
 
-use crate::link::Stream;
+use crate::link::Checked;
 use crate::runtime::Io;
 
 /// tungstenite's `WebSocket` over a non-blocking socket, watched by the I/O thread's poller.
 pub(crate) struct Socket {
-    websocket: WebSocket<Stream>,
+    websocket: WebSocket<Checked>,
     io: Arc<Io>,
 }
 
 impl Socket {
-    pub(crate) fn new(websocket: WebSocket<Stream>, io: Arc<Io>) -> Self {
+    pub(crate) fn new(websocket: WebSocket<Checked>, io: Arc<Io>) -> Self {
         Socket { websocket, io }
     }
 
-    /// Whether a read may find something (see [`Stream::may_have_input`]).
+    /// Whether a read may find something (see [`Stream::may_have_input`](crate::link::Stream::may_have_input)).
     pub(crate) fn may_have_input(&self) -> bool {
-        self.websocket.get_ref().may_have_input()
+        self.websocket.get_ref().stream.may_have_input()
     }
 }
 
@@ -69,7 +69,7 @@ impl Sink<WireMessage> for Socket {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WireError>> {
-        if !self.websocket.get_mut().link_mut().writable() {
+        if !self.websocket.get_mut().stream.link_mut().writable() {
             // No room since the last try: the poller will say when there is.
             return Poll::Pending;
         }
@@ -87,6 +87,8 @@ impl Sink<WireMessage> for Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.io.poller.forget(self.websocket.get_mut().link_mut());
+        self.io
+            .poller
+            .forget(self.websocket.get_mut().stream.link_mut());
     }
 }

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tungstenite::error::{CapacityError, ProtocolError};
+
+use crate::fail_fast_utf8::InvalidUtf8Stream;
 use tungstenite::http::header::{DATE, RETRY_AFTER};
 use ws_core::{CloseCode, CloseError, ConfigError, ConnectFailure, Text, TransportError};
 
@@ -356,6 +358,16 @@ impl Error {
             reason,
         };
         match error {
+            tungstenite::Error::Io(io)
+                if io
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<InvalidUtf8Stream>()) =>
+            {
+                Error::InvalidUtf8 {
+                    url: url.to_owned(),
+                    detail: io.to_string(),
+                }
+            }
             tungstenite::Error::Io(io) => match rustls_error(&io) {
                 Some(tls) => Error::Tls {
                     server: server.to_owned(),

@@ -48,6 +48,7 @@ mod endpoint;
 mod error;
 mod event;
 mod events;
+mod fail_fast_utf8;
 mod happy_eyeballs;
 mod json;
 mod limits;

@@ -21,6 +21,7 @@ pub use crate::attempt::{Budget, Offer, within};
 pub use crate::dial::{Dial, dial};
 pub use crate::driver::Driver;
 pub use crate::endpoint::BoxFuture;
+pub use crate::fail_fast_utf8::FailFastUtf8;
 pub use crate::happy_eyeballs::{ATTEMPT_DELAY, Race, RaceError, RaceStep, interleave, race};
 pub use crate::options::Prepared;
 pub use crate::proxy::{ProxyHandshake, ProxyTarget, Step};

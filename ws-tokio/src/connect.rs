@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,13 +19,13 @@ use tokio_tungstenite::tungstenite::Error as WireError;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async_with_config};
-use ws_client::runtime::{Connected, Dial, dial};
+use ws_client::runtime::{Connected, Dial, FailFastUtf8, dial};
 use ws_client::rustls::ClientConfig;
 use ws_client::rustls::pki_types::ServerName;
 use ws_client::{Attempt, ClientOptions, Error};
 
 /// The socket of an open connection.
-pub(crate) type Socket = WebSocketStream<MaybeTlsStream<Conn>>;
+pub(crate) type Socket = WebSocketStream<Checked<MaybeTlsStream<Conn>>>;
 
 /// The byte stream under the WebSocket's own TLS: TCP to the server or to a proxy, or TLS to
 /// an `https://` proxy.
@@ -84,6 +84,53 @@ impl AsyncWrite for Conn {
             Conn::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+/// The stream tungstenite reads, with invalid UTF-8 found as it arrives ([`FailFastUtf8`]):
+/// above TLS, so the check sees the plain bytes from the HTTP response on.
+pub(crate) struct Checked<S> {
+    inner: S,
+    check: FailFastUtf8,
+}
+
+impl<S> Checked<S> {
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Checked<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check.before_read()?;
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        let kept = this.check.after_read(&buf.filled()[before..])?;
+        buf.set_filled(before + kept);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Checked<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 
@@ -161,6 +208,10 @@ impl Dial for TokioDial {
         stream: MaybeTlsStream<Conn>,
         config: WebSocketConfig,
     ) -> Result<(Socket, Response), WireError> {
+        let stream = Checked {
+            inner: stream,
+            check: FailFastUtf8::new(),
+        };
         client_async_with_config(request, stream, Some(config)).await
     }
 }

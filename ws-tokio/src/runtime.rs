@@ -39,7 +39,7 @@ impl Runtime for Tokio {
     }
 
     fn poll_read_ready(socket: &Socket, cx: &mut Context<'_>) -> Poll<()> {
-        match socket.get_ref() {
+        match socket.get_ref().get_ref() {
             tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.poll_read_ready(cx).map(|_| ()),
             _ => Poll::Ready(()),
         }
