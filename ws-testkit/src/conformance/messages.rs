@@ -367,3 +367,106 @@ pub fn each_send_wakes_the_driver_at_once<A: Adapter>(adapter: &A) {
         format!("a send took {slowest:?} to reach the server (allowed {SLACK:?})")
     });
 }
+
+/// A text frame ("hello") and, in the same write, a frame with the reserved bits set. A
+/// client that reads one message at a time (read, reply, read again) answers "hello" before
+/// it even reads the bad frame; this client must do the same although it reads both at once:
+/// the reply goes out, then the Close with 1002, and nothing is lost in between.
+pub fn a_reply_to_the_message_before_a_bad_frame_goes_out_before_the_close<A: Adapter>(
+    adapter: &A,
+) {
+    const HELLO_THEN_RESERVED_BITS: [u8; 9] =
+        [0x81, 0x05, b'h', b'e', b'l', b'l', b'o', 0xF1, 0x00];
+    let s = Scenario::new(
+        adapter,
+        "a_reply_to_the_message_before_a_bad_frame_goes_out_before_the_close",
+    );
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    s.check(server.send_raw(&HELLO_THEN_RESERVED_BITS) == 1, || {
+        "expected one open connection on the server".to_owned()
+    });
+    s.wait_for(
+        &mut client,
+        WAIT,
+        "the message before the bad frame",
+        |e| matches!(e, Event::Message(m) if m.as_text() == Some("hello")),
+    );
+    s.send(&client, "reply to hello");
+    let events = s.collect_until(&mut client, WAIT, "Closed", is_closed);
+    s.check(server.wait_for_received(1, WAIT), || {
+        format!(
+            "the reply never reached the server (it got {:?}); events:{}",
+            server.received_texts(),
+            describe_all(&events)
+        )
+    });
+    s.check(server.received_texts() == ["reply to hello"], || {
+        format!("the server got {:?}", server.received_texts())
+    });
+    s.check(server.wait_for_client_closes(1, WAIT), || {
+        "the client sent no Close".to_owned()
+    });
+    s.check(server.client_close_codes() == [Some(1002)], || {
+        format!(
+            "expected the client's Close with 1002, got {:?}",
+            server.client_close_codes()
+        )
+    });
+}
+
+/// The first 15 of a text frame's 20 bytes, holding an invalid sequence (`F4 90 80 80`, past
+/// U+10FFFF), and then nothing (Autobahn 6.4.3): the client must not wait for the rest of a
+/// frame that can only fail. It fails the connection at once with a typed invalid-UTF-8 error
+/// and tells the server with Close 1007.
+pub fn invalid_utf8_is_refused_before_its_frame_is_complete<A: Adapter>(adapter: &A) {
+    const PARTIAL_FRAME: [u8; 17] = [
+        0x81, 20, 0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xf4, 0x90,
+        0x80, 0x80,
+    ];
+    let s = Scenario::new(
+        adapter,
+        "invalid_utf8_is_refused_before_its_frame_is_complete",
+    );
+    let server = TestServer::start();
+    let mut client = adapter.start(build(options(&server.url(), fast_reconnect())));
+    s.wait_for(&mut client, WAIT, "Open", is_open);
+
+    s.check(server.send_raw(&PARTIAL_FRAME) == 1, || {
+        "expected one open connection on the server".to_owned()
+    });
+    let events = s.collect_until(&mut client, WAIT, "Closed", is_closed);
+    let disconnected = events
+        .iter()
+        .find(|e| matches!(e, Event::Disconnected { .. }));
+    s.check(
+        matches!(
+            disconnected,
+            Some(Event::Disconnected {
+                cause: Disconnect::Transport(TransportError::Protocol),
+                will_reconnect: false,
+                error: Some(Error::InvalidUtf8 { .. }),
+                ..
+            })
+        ),
+        || {
+            format!(
+                "expected Disconnected {{ cause: Transport(Protocol), will_reconnect: false, \
+                 error: InvalidUtf8 }}; events:{}",
+                describe_all(&events)
+            )
+        },
+    );
+    s.check(server.wait_for_client_closes(1, WAIT), || {
+        "the client sent no Close".to_owned()
+    });
+    s.check(server.client_close_codes() == [Some(1007)], || {
+        format!(
+            "expected the client's Close with 1007, got {:?}",
+            server.client_close_codes()
+        )
+    });
+    no_message_and_no_reconnect(&s, &mut client, &server, &events);
+}

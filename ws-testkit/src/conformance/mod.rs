@@ -82,9 +82,10 @@ pub use heartbeat::{
     slow_reader_keeps_the_heartbeat_going_and_loses_nothing,
 };
 pub use messages::{
+    a_reply_to_the_message_before_a_bad_frame_goes_out_before_the_close,
     binary_messages_round_trip, each_send_wakes_the_driver_at_once,
-    invalid_frame_is_a_typed_protocol_error, json_messages_round_trip,
-    oversized_message_is_a_typed_error_without_reconnect,
+    invalid_frame_is_a_typed_protocol_error, invalid_utf8_is_refused_before_its_frame_is_complete,
+    json_messages_round_trip, oversized_message_is_a_typed_error_without_reconnect,
     sends_while_connecting_are_queued_and_overflow_is_rejected, ten_mib_message_round_trips_intact,
     text_binary_and_json_echo_in_order_and_are_counted,
 };
@@ -189,6 +190,8 @@ macro_rules! conformance_suite {
             ten_mib_message_round_trips_intact,
             oversized_message_is_a_typed_error_without_reconnect,
             invalid_frame_is_a_typed_protocol_error,
+            a_reply_to_the_message_before_a_bad_frame_goes_out_before_the_close,
+            invalid_utf8_is_refused_before_its_frame_is_complete,
             sends_while_connecting_are_queued_and_overflow_is_rejected,
             each_send_wakes_the_driver_at_once,
             // handshake
