@@ -759,6 +759,27 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_found_early_is_invalid_utf8_answered_with_1007() {
+        let io = crate::fail_fast_utf8::FailFastUtf8::error();
+        let error = Error::transport(tungstenite::Error::Io(io), "ws://h/", "h:80", Stage::Read);
+        assert!(matches!(error, Error::InvalidUtf8 { .. }), "{error:?}");
+        assert_eq!(error.transport_error(), TransportError::Protocol);
+        assert_eq!(error.close_code(), Some(CloseCode::INVALID_PAYLOAD));
+        let plain = io::Error::new(io::ErrorKind::InvalidData, "other");
+        let other = Error::transport(
+            tungstenite::Error::Io(plain),
+            "ws://h/",
+            "h:80",
+            Stage::Read,
+        );
+        assert_eq!(
+            other.close_code(),
+            None,
+            "any other I/O error is not the peer's fault"
+        );
+    }
+
+    #[test]
     fn read_errors_map_to_transport_classes() {
         let class = |e| Error::transport(e, "ws://h/", "h:80", Stage::Read).transport_error();
         assert_eq!(
