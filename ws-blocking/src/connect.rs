@@ -156,6 +156,8 @@ fn connect(
         }
         (None, stream) => stream,
     };
+    // The upgrade's budget check, without `watch` (which borrows `prepared`).
+    let budget = watch.budget;
     let mut prepared = prepared;
     let request = std::mem::take(&mut prepared.request);
     let mut handshake = tungstenite::client::client_with_config(
@@ -172,7 +174,12 @@ fn connect(
             Err(HandshakeError::Interrupted(_)) if abandoned.load(Ordering::Relaxed) => {
                 return Err(Error::Closed);
             }
-            Err(HandshakeError::Interrupted(partial)) => handshake = partial.handshake(),
+            Err(HandshakeError::Interrupted(partial)) => {
+                if budget.remaining().is_zero() {
+                    return Err(budget.timed_out(&prepared.label, ConnectStage::Upgrade, tried));
+                }
+                handshake = partial.handshake();
+            }
             Err(HandshakeError::Failure(e)) => return Err(prepared.handshake_error(e)),
         }
     }

@@ -5,10 +5,10 @@
 //!
 //! The supervisor ends an attempt that outlives `connect_timeout` and reports
 //! [`Timeout::Connect`](crate::Timeout::Connect), which cannot say where the attempt was.
-//! So an attempt bounds its network stages (DNS, TCP, proxy, TLS) itself, within a budget
-//! slightly shorter than `connect_timeout` ([`Budget`]), and fails with an
-//! [`Error::StageTimeout`] that names the stage and the addresses tried. The WebSocket
-//! upgrade, the last stage, is left to the supervisor's deadline.
+//! So an attempt bounds its stages (DNS, TCP, proxy, TLS, the WebSocket upgrade) itself,
+//! within a budget slightly shorter than `connect_timeout` ([`Budget`]), and fails with an
+//! [`Error::StageTimeout`] that names the stage and the addresses tried. The supervisor's
+//! deadline stays as the backstop (a URL function that hangs, a runtime that starves).
 
 use std::future::Future;
 use std::net::SocketAddr;

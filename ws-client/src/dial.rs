@@ -101,8 +101,8 @@ pub trait Dial: Sync {
 /// URL function), DNS, TCP (Happy Eyeballs), the proxy, TLS and the WebSocket upgrade.
 /// Resolving, connecting and TLS are done here rather than by the WebSocket glue so that a
 /// DNS failure, a refused port, a proxy's refusal, a TLS failure and a stage that hangs stay
-/// distinct for the application. DNS, TCP, the proxy and TLS are bounded by the attempt's
-/// [`Budget`]; the upgrade by the supervisor's `connect_timeout`.
+/// distinct for the application. Every stage is bounded by the attempt's [`Budget`], so a
+/// stage that hangs is named in the timeout, not only in the supervisor's generic one.
 pub async fn dial<D: Dial>(
     dial: &D,
     options: &ClientOptions,
@@ -150,9 +150,9 @@ pub async fn dial<D: Dial>(
         None => dial.unencrypted(conn),
     };
     let request = std::mem::take(&mut prepared.request);
-    let (socket, response) = dial
-        .upgrade(request, stream, prepared.websocket)
+    let (socket, response) = within(dial.upgrade(request, stream, prepared.websocket), left())
         .await
+        .ok_or_else(|| timed_out(ConnectStage::Upgrade, &tried))?
         .map_err(|e| prepared.handshake_error(e))?;
     prepared.offer.check(&response, &prepared.label)?;
     Ok(prepared.into_connected(socket, response))
