@@ -139,20 +139,11 @@ fn connect(
         None => Stream::Plain(link),
     };
     let stream = match (&prepared.tls, stream) {
-        (Some(config), Stream::Plain(link)) => {
-            let mut tls = secure(config, &prepared, link)?;
+        // Over TCP, or inside an `https://` proxy's TLS.
+        (Some(config), stream) => {
+            let mut tls = secure(config, &prepared, stream)?;
             watch.finish_tls(&mut tls, &prepared.server, ConnectStage::Tls, &tried)?;
             Stream::Tls(Box::new(tls))
-        }
-        (Some(_), Stream::Tls(_)) => {
-            return Err(prepared.proxy_error(
-                &prepared.server,
-                ProxyFailure::Unsupported(
-                    "ws-blocking cannot yet run wss:// inside an https:// proxy's TLS; use an \
-                     http:// or socks5 proxy, or ws-tokio / ws-async-std"
-                        .to_owned(),
-                ),
-            ));
         }
         (None, stream) => stream,
     };
@@ -394,7 +385,7 @@ fn through_proxy(
                         source: Some(Arc::new(e)),
                     },
                 )?;
-            let mut tls = StreamOwned::new(connection, link);
+            let mut tls = StreamOwned::new(connection, Stream::Plain(link));
             watch.finish_tls(&mut tls, &proxy.address(), ConnectStage::Proxy, tried)?;
             Stream::Tls(Box::new(tls))
         }
@@ -454,8 +445,8 @@ fn through_proxy(
 fn secure(
     config: &Arc<ClientConfig>,
     prepared: &Prepared,
-    link: Link,
-) -> Result<StreamOwned<ClientConnection, Link>, Error> {
+    stream: Stream,
+) -> Result<StreamOwned<ClientConnection, Stream>, Error> {
     let connection =
         ClientConnection::new(Arc::clone(config), prepared.server_name()?).map_err(|e| {
             Error::Tls {
@@ -464,7 +455,7 @@ fn secure(
                 source: Some(Arc::new(e)),
             }
         })?;
-    Ok(StreamOwned::new(connection, link))
+    Ok(StreamOwned::new(connection, stream))
 }
 
 /// Runs `future` on this thread; `None` once `abandoned` is raised. The endpoint provider is

@@ -25,15 +25,16 @@ use ws_client::rustls::{ClientConnection, StreamOwned};
 pub(crate) enum Stream {
     /// `ws://`.
     Plain(Link),
-    /// `wss://`.
-    Tls(Box<StreamOwned<ClientConnection, Link>>),
+    /// TLS over a stream: `wss://` (over TCP, or inside an `https://` proxy's TLS), or the
+    /// TLS to an `https://` proxy.
+    Tls(Box<StreamOwned<ClientConnection, Stream>>),
 }
 
 impl Stream {
     pub(crate) fn link_mut(&mut self) -> &mut Link {
         match self {
             Stream::Plain(link) => link,
-            Stream::Tls(tls) => &mut tls.sock,
+            Stream::Tls(tls) => tls.sock.link_mut(),
         }
     }
 

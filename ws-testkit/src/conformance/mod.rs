@@ -99,7 +99,7 @@ pub use proxy::{
     proxy_407_stops_with_a_typed_redacted_error, proxy_503_is_retried_until_the_tunnel_opens,
     slow_proxy_reply_still_opens, socks5_proxy_gets_an_address_resolved_by_the_client,
     socks5h_proxy_resolves_the_name_with_rfc_1929_credentials,
-    tinyproxy_tunnels_with_basic_credentials,
+    tinyproxy_tunnels_with_basic_credentials, wss_inside_an_https_proxy_is_tls_inside_tls,
 };
 pub use race::{
     sends_racing_the_close_each_end_in_exactly_one_outcome,
@@ -233,6 +233,7 @@ macro_rules! conformance_suite {
             black_holed_addresses_time_out_in_the_tcp_stage_naming_them,
             tinyproxy_tunnels_with_basic_credentials,
             https_proxy_is_reached_over_verified_tls,
+            wss_inside_an_https_proxy_is_tls_inside_tls,
             unoffered_extension_fails_the_connection_by_name,
         );
     };

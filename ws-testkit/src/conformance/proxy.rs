@@ -417,3 +417,34 @@ pub fn https_proxy_is_reached_over_verified_tls<A: Adapter>(adapter: &A) {
         || format!("expected a permanent TLS error naming the proxy, got {error:?}"),
     );
 }
+
+/// `wss://` through an `https://` proxy: TLS to the proxy, `CONNECT`, then TLS to the server
+/// inside the proxy's TLS (two TLS sessions, one inside the other), both verified.
+pub fn wss_inside_an_https_proxy_is_tls_inside_tls<A: Adapter>(adapter: &A) {
+    let s = Scenario::new(adapter, "wss_inside_an_https_proxy_is_tls_inside_tls");
+    let pki = crate::pki::TestPki::new("proxy and server CA");
+    let server = TestServer::start();
+    let front = crate::TlsFront::start(&pki, IpAddr::V4(Ipv4Addr::LOCALHOST), server.addr())
+        .expect("bind 127.0.0.1");
+    let proxy = TestProxy::start_tls(&pki);
+    let url = format!("wss://127.0.0.1:{}/inside", front.addr().port());
+    let trusted = options(&url, fast_reconnect())
+        .proxy(&proxy.url(true))
+        .tls(pki.trusting());
+    let mut client = adapter.start(build(trusted));
+    opens_and_echoes(&s, &mut client, "TLS inside TLS");
+    let requests = proxy.requests();
+    s.check(
+        requests.len() == 1 && requests[0].target == front.addr().to_string(),
+        || {
+            format!(
+                "the proxy saw {requests:?}, expected one CONNECT to {}",
+                front.addr()
+            )
+        },
+    );
+    s.check(
+        server.requests().len() == 1 && server.requests()[0].path == "/inside",
+        || format!("the server saw {:?}", server.requests()),
+    );
+}
