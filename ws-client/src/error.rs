@@ -359,9 +359,9 @@ impl Error {
         };
         match error {
             tungstenite::Error::Io(io)
-                if io
-                    .get_ref()
-                    .is_some_and(|inner| inner.is::<InvalidUtf8Stream>()) =>
+                if io.get_ref().is_some_and(
+                    <dyn std::error::Error + Send + Sync>::is::<InvalidUtf8Stream>,
+                ) =>
             {
                 Error::InvalidUtf8 {
                     url: url.to_owned(),

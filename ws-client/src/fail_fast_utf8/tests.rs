@@ -131,7 +131,7 @@ fn frames_tungstenite_refuses_anyway_are_left_to_it() {
 fn lengths_in_two_and_eight_bytes_are_followed() {
     let mut check = after_head();
     let mut bytes = frame(0x2, true, &[0xff; 300]);
-    bytes.extend(frame(0x2, true, &[0xff; 70_000]));
+    bytes.extend(frame(0x2, true, &vec![0xff; 70_000]));
     let valid = bytes.len();
     bytes.extend(frame(0x1, true, &[b'a'; 200]));
     let bad = bytes.len();
@@ -167,7 +167,8 @@ fn frames(pieces: &[Piece]) -> Vec<u8> {
                     .map(|i| text.len() * i / fragments)
                     .collect();
                 for (i, window) in cuts.windows(2).enumerate() {
-                    let opcode = if i == 0 { 0x1 } else { 0x0 };
+                    // Text, then continuations.
+                    let opcode = u8::from(i == 0);
                     let fin = i + 1 == *fragments;
                     bytes.extend(frame(opcode, fin, &text[window[0]..window[1]]));
                     if i == 0 && !fin {
