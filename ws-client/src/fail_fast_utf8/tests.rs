@@ -235,3 +235,75 @@ proptest! {
         prop_assert!(check.tripped());
     }
 }
+
+/// The bytes a server sent, for tungstenite to read; what it writes back (Pongs) is dropped.
+struct Wire(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl std::io::Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether tungstenite, reading `bytes` (whole frames) as a client, fails the connection for
+/// the peer's fault (rather than reading to the end of the stream).
+fn tungstenite_refuses(bytes: Vec<u8>) -> bool {
+    use tungstenite::protocol::{Role, WebSocket};
+    let mut socket =
+        WebSocket::from_raw_socket(Wire(std::io::Cursor::new(bytes)), Role::Client, None);
+    loop {
+        match socket.read() {
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return false;
+            }
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                return false;
+            }
+            Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            )) => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// A frame of any data opcode or a Ping/Pong, final or not, with any payload (random bytes or
+/// valid text): what a broken or hostile server might send, but always whole (a Close would
+/// end tungstenite's reading, so none is sent).
+fn any_frame() -> impl Strategy<Value = Vec<u8>> {
+    let opcode = prop_oneof![Just(0x0u8), Just(0x1), Just(0x2), Just(0x9), Just(0xa)];
+    let payload = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..40),
+        ".{0,20}".prop_map(String::into_bytes),
+    ];
+    (opcode, any::<bool>(), payload).prop_map(|(opcode, fin, payload)| frame(opcode, fin, &payload))
+}
+
+proptest! {
+    /// No false alarm against the real parser: whenever the check trips on whole frames,
+    /// tungstenite, reading the same bytes, fails the connection too (the check only finds
+    /// it sooner).
+    #[test]
+    fn a_trip_is_always_a_connection_tungstenite_fails(
+        frames in proptest::collection::vec(any_frame(), 1..10),
+        sizes in proptest::collection::vec(1usize..32, 1..6),
+    ) {
+        let bytes: Vec<u8> = frames.concat();
+        let mut check = after_head();
+        inspect_in_reads(&mut check, &bytes, &sizes);
+        if check.tripped() {
+            prop_assert!(tungstenite_refuses(bytes));
+        }
+    }
+}
