@@ -12,7 +12,8 @@ use crate::fleet::FleetResult;
 use crate::goals::Goal;
 use crate::recovery::RecoveryResult;
 use crate::server::calibrate::Calibration;
-use crate::throughput::{CaseResult, ThroughputPlan};
+use crate::stats::Spread;
+use crate::throughput::{CaseResult, Comparison, ThroughputPlan};
 
 /// The machine the numbers come from.
 #[derive(Clone, Debug, Serialize)]
@@ -121,6 +122,35 @@ fn rate(value: f64) -> String {
     }
 }
 
+/// What every ratio column means, printed above the tables (the terminal's and Markdown's).
+const RATIO_NOTE: &str = "Ratios: the adapter's figure ÷ its raw baseline's per round (round i \
+     of each, run within a second of each other), as the median (min–max over the paired \
+     rounds). msg/s above 1× and CPU/msg (client CPU ns per message, against the 4 KiB raw \
+     client's) below 1× favour the adapter.";
+
+/// `0.98× (0.90–1.10)`: a paired ratio's median and range.
+fn ratio_cell(ratio: &Spread) -> String {
+    format!("{:.2}× ({:.2}–{:.2})", ratio.median, ratio.min, ratio.max)
+}
+
+/// A client's three ratio cells on `case`: messages/s against its tuned and its default raw
+/// baseline, CPU per message against its tuned baseline. Empty for a client that is not an
+/// adapter or whose baseline did not run.
+fn ratio_cells(case: &CaseResult, client: ClientKind) -> [String; 3] {
+    let Some((default, tuned)) = client.baselines() else {
+        return Default::default();
+    };
+    let cell = |baseline: ClientKind, figure: fn(&Comparison) -> &Spread| {
+        case.comparison(client, baseline)
+            .map_or_else(String::new, |c| ratio_cell(figure(c)))
+    };
+    [
+        cell(tuned, |c| &c.ratio),
+        cell(default, |c| &c.ratio),
+        cell(tuned, |c| &c.cpu_ratio),
+    ]
+}
+
 /// The geometric mean of positive values (1.0 when empty).
 pub fn geometric_mean(values: &[f64]) -> f64 {
     if values.is_empty() {
@@ -217,27 +247,21 @@ impl Report {
 
     fn markdown_cases(&self, out: &mut String) {
         out.push_str("### Echo throughput\n\n");
+        out.push_str(RATIO_NOTE);
+        out.push_str("\n\n");
         out.push_str(
             "| case | client | msg/s median (min–max) | MB/s | p50 µs | p99 µs | CPU ns/msg | \
-             allocs/msg | vs 4 KiB raw | vs default raw | server core |\n",
+             allocs/msg | server core | msg/s vs 4 KiB raw, median (min–max over paired rounds) | \
+             msg/s vs default raw, median (min–max over paired rounds) | \
+             CPU/msg vs 4 KiB raw, median (min–max over paired rounds) |\n",
         );
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for case in &self.cases {
             for client in &case.clients {
-                let vs = |baseline: Option<ClientKind>| {
-                    baseline
-                        .and_then(|b| case.comparison(client.client, b))
-                        .map_or_else(String::new, |c| {
-                            format!(
-                                "{:.2}× ({:.2}–{:.2})",
-                                c.ratio.median, c.ratio.min, c.ratio.max
-                            )
-                        })
-                };
-                let baselines = client.client.baselines();
+                let [tuned, default, cpu] = ratio_cells(case, client.client);
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} ({}–{}) | {:.1} | {:.1} | {:.1} | {} | {:.2} | {} | {} | {:.0} % |",
+                    "| {} | {} | {} ({}–{}) | {:.1} | {:.1} | {:.1} | {} | {:.2} | {:.0} % | {tuned} | {default} | {cpu} |",
                     case.title,
                     client.label,
                     grouped(client.messages_per_second.median),
@@ -248,9 +272,7 @@ impl Report {
                     client.rtt_p99_us,
                     grouped(client.client_cpu_ns_per_message.median),
                     client.allocations_per_message.median,
-                    vs(baselines.map(|b| b.1)),
-                    vs(baselines.map(|b| b.0)),
-                    client.server_core_share.median * 100.0
+                    client.server_core_share.median * 100.0,
                 );
             }
         }
@@ -346,6 +368,9 @@ impl Report {
     /// The results as plain text for the terminal: one block per case.
     pub fn text(&self) -> String {
         let mut out = String::new();
+        if !self.cases.is_empty() {
+            let _ = writeln!(out, "\n{RATIO_NOTE}");
+        }
         for case in &self.cases {
             let _ = writeln!(
                 out,
@@ -356,7 +381,12 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  {:<28} {:>10} {:>17} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6}",
+                "  {:<28} {:>10} {:>17} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6}  {:-^56}",
+                "", "", "", "", "", "", "", "", "", " median (min–max over paired rounds) "
+            );
+            let _ = writeln!(
+                out,
+                "  {:<28} {:>10} {:>17} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6}  {:>18} {:>18} {:>18}",
                 "client",
                 "msg/s",
                 "(min–max)",
@@ -365,21 +395,15 @@ impl Report {
                 "p99 µs",
                 "ns/msg",
                 "allocs",
-                "×4KiB",
-                "×dflt",
-                "server"
+                "server",
+                "msg/s ÷ 4KiB raw",
+                "msg/s ÷ dflt raw",
+                "CPU/msg ÷ 4KiB raw"
             );
             for client in &case.clients {
-                let vs = |pick: fn((ClientKind, ClientKind)) -> ClientKind| {
-                    client
-                        .client
-                        .baselines()
-                        .and_then(|b| case.comparison(client.client, pick(b)))
-                        .map_or_else(String::new, |c| format!("{:.2}", c.ratio.median))
-                };
-                let _ = writeln!(
-                    out,
-                    "  {:<28} {:>10} {:>17} {:>8.1} {:>8.1} {:>8.1} {:>8.0} {:>7.2} {:>7} {:>7} {:>5.0}%",
+                let [tuned, default, cpu] = ratio_cells(case, client.client);
+                let row = format!(
+                    "  {:<28} {:>10} {:>17} {:>8.1} {:>8.1} {:>8.1} {:>8.0} {:>7.2} {:>5.0}%  {tuned:>18} {default:>18} {cpu:>18}",
                     client.label,
                     grouped(client.messages_per_second.median),
                     format!(
@@ -392,10 +416,10 @@ impl Report {
                     client.rtt_p99_us,
                     client.client_cpu_ns_per_message.median,
                     client.allocations_per_message.median,
-                    vs(|b| b.1),
-                    vs(|b| b.0),
                     client.server_core_share.median * 100.0
                 );
+                // The baselines' ratio cells are empty.
+                let _ = writeln!(out, "{}", row.trim_end());
             }
         }
         let rest = self.markdown();
@@ -425,5 +449,11 @@ mod tests {
         assert_eq!(rate(45_678.0), "46k");
         assert_eq!(rate(4_567.0), "4.6k");
         assert!((geometric_mean(&[1.0, 4.0]) - 2.0).abs() < 1e-12);
+        let paired = Spread {
+            median: 0.98,
+            min: 0.9,
+            max: 1.104,
+        };
+        assert_eq!(ratio_cell(&paired), "0.98× (0.90–1.10)");
     }
 }
