@@ -254,12 +254,12 @@ fn progress_line(result: &CaseResult) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A client's result with only what a comparison reads: per round, messages/s, CPU ns per
     /// message and allocations per message.
-    fn result(client: ClientKind, rounds: &[(f64, f64, f64)]) -> ClientResult {
+    pub(crate) fn result(client: ClientKind, rounds: &[(f64, f64, f64)]) -> ClientResult {
         let windows: Vec<Window> = rounds
             .iter()
             .map(|&(rate, cpu, allocations)| Window {
@@ -284,6 +284,26 @@ mod tests {
             allocations_per_message: spread(|w| w.allocations_per_message),
             server_core_share: Spread::default(),
             windows,
+        }
+    }
+
+    /// `case` with these clients' results and every adapter's comparisons, as `run` makes it.
+    pub(crate) fn case_result(case: Case, clients: Vec<ClientResult>) -> CaseResult {
+        let mut comparisons = Vec::new();
+        for adapter in clients.iter().filter(|r| r.client.is_adapter()) {
+            let (default, tuned) = adapter.client.baselines().unwrap();
+            for baseline in [tuned, default] {
+                if let Some(base) = clients.iter().find(|r| r.client == baseline) {
+                    comparisons.push(Comparison::paired(adapter, base));
+                }
+            }
+        }
+        CaseResult {
+            id: case.id(),
+            title: case.to_string(),
+            case,
+            clients,
+            comparisons,
         }
     }
 
