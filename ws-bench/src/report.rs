@@ -183,7 +183,8 @@ pub fn headlines(cases: &[CaseResult], fleet: &[FleetResult]) -> Vec<String> {
         if !small_default.is_empty() && !small_tuned.is_empty() {
             lines.push(format!(
                 "{adapter}: {:.2}× the messages/s of {default} on 20-byte messages \
-                 ({:.2}× over all cases), {:.2}× {tuned} on 20 B ({:.2}× over all cases)",
+                 ({:.2}× over every case measured), {:.2}× {tuned} on 20 B ({:.2}× over every \
+                 case measured)",
                 geometric_mean(&small_default),
                 geometric_mean(&all_default),
                 geometric_mean(&small_tuned),
