@@ -370,7 +370,10 @@ impl Report {
 
     fn markdown_goals(&self, out: &mut String) {
         if !self.goals.is_empty() {
-            out.push_str("\n### Goals\n\n| goal | met | measured |\n|---|---|---|\n");
+            out.push_str(
+                "\n### Goals\n\n| goal | met | measured (ratios and allocations: the worst \
+                 case's median, min–max over paired rounds) |\n|---|---|---|\n",
+            );
             for goal in &self.goals {
                 let _ = writeln!(
                     out,
