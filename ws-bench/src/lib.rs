@@ -84,10 +84,7 @@ pub fn run(
     let goals = goals::evaluate(&cases, &fleet, &recovery);
     let headlines = report::headlines(&cases, &fleet);
     Ok(Report {
-        mode: match plan.mode {
-            Mode::Full => "full",
-            Mode::Smoke => "smoke",
-        },
+        mode: plan.mode.name(),
         machine,
         wall: started.elapsed(),
         plan: plan.throughput.clone(),

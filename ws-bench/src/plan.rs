@@ -1,8 +1,10 @@
-//! What a run does: the full benchmark (a few minutes) or the smoke run (seconds, for CI).
+//! What a run does: the full benchmark (a few minutes), the quick run (one case, seconds) or
+//! the smoke run (seconds, for CI).
 //!
 //! The smoke run keeps every case, client, fleet and scenario, only smaller and shorter: its
 //! job is to keep the benchmark from rotting (every code path runs, every echo is checked),
-//! not to produce numbers.
+//! not to produce numbers. The quick run is the opposite trade: one case, measured exactly as
+//! the full run measures it, so a change to an adapter can be judged in under a minute.
 
 use std::time::Duration;
 
@@ -14,13 +16,27 @@ use crate::fleet::FleetPlan;
 use crate::recovery::RecoveryPlan;
 use crate::throughput::ThroughputPlan;
 
-/// The full benchmark or the smoke run.
+/// The full benchmark, the quick run or the smoke run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Mode {
     /// Every case, warmed up and repeated; 10,000-connection fleets.
     Full,
+    /// One case, warmed up and repeated as in the full run, for the chosen clients and their
+    /// raw baselines; no fleet, no recovery.
+    Quick,
     /// Every case once, briefly; small fleets.
     Smoke,
+}
+
+impl Mode {
+    /// Its name in reports: `full`, `quick` or `smoke`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Quick => "quick",
+            Mode::Smoke => "smoke",
+        }
+    }
 }
 
 /// Everything a run does.
@@ -57,13 +73,7 @@ impl Plan {
     pub fn full() -> Plan {
         Plan {
             mode: Mode::Full,
-            throughput: ThroughputPlan {
-                cases: Case::all(),
-                clients: ClientKind::ALL.to_vec(),
-                window: Duration::from_millis(250),
-                warmups: 1,
-                repetitions: 7,
-            },
+            throughput: full_rounds(),
             calibration_rounds: 2000,
             fleet: Some(FleetPlan {
                 connections: 10_000,
@@ -82,6 +92,22 @@ impl Plan {
                 pong_timeout: Duration::from_millis(200),
                 backoff: Duration::from_millis(100),
             }),
+        }
+    }
+
+    /// The quick run, before [`Plan::only_cases`] and [`Plan::only_clients`] narrow it and
+    /// [`Plan::complete_quick`] checks it: every case's rounds are the full run's (one
+    /// warm-up, seven rounds of 250 ms), so its ratios and their spread compare with a full
+    /// run's; what makes it quick is measuring one case and skipping the fleets and recovery
+    /// scenarios, which take most of the full run. A shorter calibration still proves the
+    /// server allocates nothing per message (the allocation figures rely on it).
+    pub fn quick() -> Plan {
+        Plan {
+            mode: Mode::Quick,
+            throughput: full_rounds(),
+            calibration_rounds: 200,
+            fleet: None,
+            recovery: None,
         }
     }
 
@@ -120,16 +146,49 @@ impl Plan {
         }
     }
 
-    /// Keeps only the cases whose id contains `filter`.
-    pub fn only_cases(&mut self, filter: &str) {
+    /// Keeps only the cases whose id contains `filter`; an error if none does (a typo would
+    /// otherwise run nothing and report nothing, after minutes of fleets).
+    pub fn only_cases(&mut self, filter: &str) -> Result<(), String> {
+        let ids = self.case_ids();
         self.throughput
             .cases
             .retain(|case| case.id().contains(filter));
+        if self.throughput.cases.is_empty() {
+            return Err(format!(
+                "--case `{filter}` matches no case (cases: {})",
+                ids.join(", ")
+            ));
+        }
+        Ok(())
     }
 
-    /// Keeps only the clients whose label contains `filter` (everywhere).
-    pub fn only_clients(&mut self, filter: &str) {
-        let keep = |client: &ClientKind| client.label().contains(filter);
+    /// Keeps only the clients (everywhere: echo cases, fleet, recovery) whose label contains
+    /// one of the comma-separated names in `filter`, e.g. `ws-tokio` or `ws-tokio,ws-blocking`
+    /// (no label contains a comma, so a single name reads as it always did). An error if a
+    /// name matches no client at all, or if no echo client is left.
+    pub fn only_clients(&mut self, filter: &str) -> Result<(), String> {
+        let labels = || ClientKind::ALL.map(ClientKind::label).join(", ");
+        let names: Vec<&str> = filter
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(format!(
+                "--client needs a client name (clients: {})",
+                labels()
+            ));
+        }
+        if let Some(unknown) = names
+            .iter()
+            .find(|name| !ClientKind::ALL.iter().any(|c| c.label().contains(**name)))
+        {
+            return Err(format!(
+                "--client `{unknown}` names no client (clients: {})",
+                labels()
+            ));
+        }
+        let keep = |client: &ClientKind| names.iter().any(|name| client.label().contains(name));
         self.throughput.clients.retain(keep);
         if let Some(fleet) = &mut self.fleet {
             fleet.clients.retain(keep);
@@ -137,5 +196,49 @@ impl Plan {
         if let Some(recovery) = &mut self.recovery {
             recovery.clients.retain(keep);
         }
+        if self.throughput.clients.is_empty() {
+            return Err(format!("--client `{filter}`: no client left"));
+        }
+        Ok(())
+    }
+
+    /// The quick run's last step, after the filters: it must be down to one case, and every
+    /// chosen adapter gets the two raw baselines its ratios are computed against (tuned and
+    /// default), in the usual order.
+    pub fn complete_quick(&mut self) -> Result<(), String> {
+        if self.throughput.cases.len() != 1 {
+            return Err(format!(
+                "--quick measures one case; choose it with --case ID (now {}: {})",
+                self.throughput.cases.len(),
+                self.case_ids().join(", ")
+            ));
+        }
+        let chosen = &self.throughput.clients;
+        let wanted = |client: &ClientKind| {
+            chosen.contains(client)
+                || chosen.iter().any(|adapter| {
+                    adapter
+                        .baselines()
+                        .is_some_and(|(default, tuned)| *client == default || *client == tuned)
+                })
+        };
+        self.throughput.clients = ClientKind::ALL.into_iter().filter(wanted).collect();
+        Ok(())
+    }
+
+    fn case_ids(&self) -> Vec<String> {
+        self.throughput.cases.iter().map(Case::id).collect()
+    }
+}
+
+/// The full run's echo rounds: every case and client, one warm-up round, then seven measured
+/// rounds of 250 ms per client.
+fn full_rounds() -> ThroughputPlan {
+    ThroughputPlan {
+        cases: Case::all(),
+        clients: ClientKind::ALL.to_vec(),
+        window: Duration::from_millis(250),
+        warmups: 1,
+        repetitions: 7,
     }
 }

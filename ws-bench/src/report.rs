@@ -12,7 +12,8 @@ use crate::fleet::FleetResult;
 use crate::goals::Goal;
 use crate::recovery::RecoveryResult;
 use crate::server::calibrate::Calibration;
-use crate::throughput::{CaseResult, ThroughputPlan};
+use crate::stats::Spread;
+use crate::throughput::{CaseResult, Comparison, ThroughputPlan};
 
 /// The machine the numbers come from.
 #[derive(Clone, Debug, Serialize)]
@@ -121,6 +122,35 @@ fn rate(value: f64) -> String {
     }
 }
 
+/// What every ratio column means, printed above the tables (the terminal's and Markdown's).
+const RATIO_NOTE: &str = "Ratios: the adapter's figure ÷ its raw baseline's per round (round i \
+     of each, run within a second of each other), as the median (min–max over the paired \
+     rounds). msg/s above 1× and CPU/msg (client CPU ns per message, against the 4 KiB raw \
+     client's) below 1× favour the adapter.";
+
+/// `0.98× (0.90–1.10)`: a paired ratio's median and range.
+fn ratio_cell(ratio: &Spread) -> String {
+    format!("{:.2}× ({:.2}–{:.2})", ratio.median, ratio.min, ratio.max)
+}
+
+/// A client's three ratio cells on `case`: messages/s against its tuned and its default raw
+/// baseline, CPU per message against its tuned baseline. Empty for a client that is not an
+/// adapter or whose baseline did not run.
+fn ratio_cells(case: &CaseResult, client: ClientKind) -> [String; 3] {
+    let Some((default, tuned)) = client.baselines() else {
+        return Default::default();
+    };
+    let cell = |baseline: ClientKind, figure: fn(&Comparison) -> &Spread| {
+        case.comparison(client, baseline)
+            .map_or_else(String::new, |c| ratio_cell(figure(c)))
+    };
+    [
+        cell(tuned, |c| &c.ratio),
+        cell(default, |c| &c.ratio),
+        cell(tuned, |c| &c.cpu_ratio),
+    ]
+}
+
 /// The geometric mean of positive values (1.0 when empty).
 pub fn geometric_mean(values: &[f64]) -> f64 {
     if values.is_empty() {
@@ -146,17 +176,41 @@ pub fn headlines(cases: &[CaseResult], fleet: &[FleetResult]) -> Vec<String> {
         };
         let small = |c: &CaseResult| c.case.is_small();
         let all = |_: &CaseResult| true;
-        if cases
-            .iter()
-            .any(|c| c.comparison(adapter, default).is_some())
-        {
+        // A filtered or quick run may lack the 20 B cases or a baseline: a geometric mean of
+        // nothing would read as an even 1.00×, so a clause is only written with its figures.
+        let (small_default, small_tuned) = (ratios(default, small), ratios(tuned, small));
+        let (all_default, all_tuned) = (ratios(default, all), ratios(tuned, all));
+        if !small_default.is_empty() && !small_tuned.is_empty() {
             lines.push(format!(
                 "{adapter}: {:.2}× the messages/s of {default} on 20-byte messages \
-                 ({:.2}× over all cases), {:.2}× {tuned} on 20 B ({:.2}× over all cases)",
-                geometric_mean(&ratios(default, small)),
-                geometric_mean(&ratios(default, all)),
-                geometric_mean(&ratios(tuned, small)),
-                geometric_mean(&ratios(tuned, all)),
+                 ({:.2}× over every case measured), {:.2}× {tuned} on 20 B ({:.2}× over every \
+                 case measured)",
+                geometric_mean(&small_default),
+                geometric_mean(&all_default),
+                geometric_mean(&small_tuned),
+                geometric_mean(&all_tuned),
+            ));
+        } else if !all_default.is_empty() && !all_tuned.is_empty() {
+            lines.push(format!(
+                "{adapter}: {:.2}× the messages/s of {default} and {:.2}× {tuned} over the \
+                 cases measured (none with 20 B messages)",
+                geometric_mean(&all_default),
+                geometric_mean(&all_tuned),
+            ));
+        }
+        // The bulk figures were goals once (≥ 0.97× either baseline); no longer the issue's,
+        // they stay here so a regression on large messages is still seen.
+        let large = |c: &CaseResult| c.case.is_large();
+        let (large_tuned, large_default) = (ratios(tuned, large), ratios(default, large));
+        if !large_tuned.is_empty() && !large_default.is_empty() {
+            let worst = |ratios: &[f64]| ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            lines.push(format!(
+                "{adapter}: on 16 KiB and 64 KiB messages {:.2}× {tuned} (worst case {:.2}×) and \
+                 {:.2}× {default} (worst case {:.2}×)",
+                geometric_mean(&large_tuned),
+                worst(&large_tuned),
+                geometric_mean(&large_default),
+                worst(&large_default),
             ));
         }
         if let (Some(mine), Some(raw)) = (
@@ -217,27 +271,21 @@ impl Report {
 
     fn markdown_cases(&self, out: &mut String) {
         out.push_str("### Echo throughput\n\n");
+        out.push_str(RATIO_NOTE);
+        out.push_str("\n\n");
         out.push_str(
             "| case | client | msg/s median (min–max) | MB/s | p50 µs | p99 µs | CPU ns/msg | \
-             allocs/msg | vs 4 KiB raw | vs default raw | server core |\n",
+             allocs/msg | server core | msg/s vs 4 KiB raw, median (min–max over paired rounds) | \
+             msg/s vs default raw, median (min–max over paired rounds) | \
+             CPU/msg vs 4 KiB raw, median (min–max over paired rounds) |\n",
         );
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for case in &self.cases {
             for client in &case.clients {
-                let vs = |baseline: Option<ClientKind>| {
-                    baseline
-                        .and_then(|b| case.comparison(client.client, b))
-                        .map_or_else(String::new, |c| {
-                            format!(
-                                "{:.2}× ({:.2}–{:.2})",
-                                c.ratio.median, c.ratio.min, c.ratio.max
-                            )
-                        })
-                };
-                let baselines = client.client.baselines();
+                let [tuned, default, cpu] = ratio_cells(case, client.client);
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} ({}–{}) | {:.1} | {:.1} | {:.1} | {} | {:.2} | {} | {} | {:.0} % |",
+                    "| {} | {} | {} ({}–{}) | {:.1} | {:.1} | {:.1} | {} | {:.2} | {:.0} % | {tuned} | {default} | {cpu} |",
                     case.title,
                     client.label,
                     grouped(client.messages_per_second.median),
@@ -248,9 +296,7 @@ impl Report {
                     client.rtt_p99_us,
                     grouped(client.client_cpu_ns_per_message.median),
                     client.allocations_per_message.median,
-                    vs(baselines.map(|b| b.1)),
-                    vs(baselines.map(|b| b.0)),
-                    client.server_core_share.median * 100.0
+                    client.server_core_share.median * 100.0,
                 );
             }
         }
@@ -324,7 +370,10 @@ impl Report {
 
     fn markdown_goals(&self, out: &mut String) {
         if !self.goals.is_empty() {
-            out.push_str("\n### Goals\n\n| goal | met | measured |\n|---|---|---|\n");
+            out.push_str(
+                "\n### Goals\n\n| goal | met | measured (ratios and allocations: the worst \
+                 case's median, min–max over paired rounds) |\n|---|---|---|\n",
+            );
             for goal in &self.goals {
                 let _ = writeln!(
                     out,
@@ -346,6 +395,9 @@ impl Report {
     /// The results as plain text for the terminal: one block per case.
     pub fn text(&self) -> String {
         let mut out = String::new();
+        if !self.cases.is_empty() {
+            let _ = writeln!(out, "\n{RATIO_NOTE}");
+        }
         for case in &self.cases {
             let _ = writeln!(
                 out,
@@ -356,7 +408,12 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  {:<28} {:>10} {:>17} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6}",
+                "  {:<28} {:>10} {:>17} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6}  {:-^56}",
+                "", "", "", "", "", "", "", "", "", " median (min–max over paired rounds) "
+            );
+            let _ = writeln!(
+                out,
+                "  {:<28} {:>10} {:>17} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6}  {:>18} {:>18} {:>18}",
                 "client",
                 "msg/s",
                 "(min–max)",
@@ -365,21 +422,15 @@ impl Report {
                 "p99 µs",
                 "ns/msg",
                 "allocs",
-                "×4KiB",
-                "×dflt",
-                "server"
+                "server",
+                "msg/s ÷ 4KiB raw",
+                "msg/s ÷ dflt raw",
+                "CPU/msg ÷ 4KiB raw"
             );
             for client in &case.clients {
-                let vs = |pick: fn((ClientKind, ClientKind)) -> ClientKind| {
-                    client
-                        .client
-                        .baselines()
-                        .and_then(|b| case.comparison(client.client, pick(b)))
-                        .map_or_else(String::new, |c| format!("{:.2}", c.ratio.median))
-                };
-                let _ = writeln!(
-                    out,
-                    "  {:<28} {:>10} {:>17} {:>8.1} {:>8.1} {:>8.1} {:>8.0} {:>7.2} {:>7} {:>7} {:>5.0}%",
+                let [tuned, default, cpu] = ratio_cells(case, client.client);
+                let row = format!(
+                    "  {:<28} {:>10} {:>17} {:>8.1} {:>8.1} {:>8.1} {:>8.0} {:>7.2} {:>5.0}%  {tuned:>18} {default:>18} {cpu:>18}",
                     client.label,
                     grouped(client.messages_per_second.median),
                     format!(
@@ -392,10 +443,10 @@ impl Report {
                     client.rtt_p99_us,
                     client.client_cpu_ns_per_message.median,
                     client.allocations_per_message.median,
-                    vs(|b| b.1),
-                    vs(|b| b.0),
                     client.server_core_share.median * 100.0
                 );
+                // The baselines' ratio cells are empty.
+                let _ = writeln!(out, "{}", row.trim_end());
             }
         }
         let rest = self.markdown();
@@ -425,5 +476,40 @@ mod tests {
         assert_eq!(rate(45_678.0), "46k");
         assert_eq!(rate(4_567.0), "4.6k");
         assert!((geometric_mean(&[1.0, 4.0]) - 2.0).abs() < 1e-12);
+        let paired = Spread {
+            median: 0.98,
+            min: 0.9,
+            max: 1.104,
+        };
+        assert_eq!(ratio_cell(&paired), "0.98× (0.90–1.10)");
+    }
+
+    #[test]
+    fn headlines_quote_only_what_was_measured() {
+        use crate::cases::{Case, Kind};
+        use crate::throughput::tests::{case_result, result};
+        let large = Case {
+            connections: 100,
+            size: 16 * 1024,
+            in_flight: 1,
+            kind: Kind::Text,
+        };
+        let case = case_result(
+            large,
+            vec![
+                result(ClientKind::WsTokio, &[(90.0, 0.0, 0.0)]),
+                result(ClientKind::TokioTungsteniteDefault, &[(100.0, 0.0, 0.0)]),
+                result(ClientKind::TokioTungsteniteTuned, &[(120.0, 0.0, 0.0)]),
+            ],
+        );
+        assert_eq!(
+            headlines(&[case], &[]),
+            [
+                "ws-tokio: 0.90× the messages/s of tokio-tungstenite (default) and 0.75× \
+                 tokio-tungstenite (4 KiB) over the cases measured (none with 20 B messages)",
+                "ws-tokio: on 16 KiB and 64 KiB messages 0.75× tokio-tungstenite (4 KiB) \
+                 (worst case 0.75×) and 0.90× tokio-tungstenite (default) (worst case 0.90×)",
+            ]
+        );
     }
 }

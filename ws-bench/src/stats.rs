@@ -1,5 +1,5 @@
-//! Summaries: a latency histogram that records without allocating, and the median and range
-//! of repeated measurements.
+//! Summaries: a latency histogram that records without allocating, the median and range of
+//! repeated measurements, and the same for ratios of two clients paired round by round.
 //!
 //! The histogram is log-linear (32 sub-buckets per power of two, so a recorded value is off
 //! by at most 1/32 ≈ 3 %), fixed in size and allocated once per connection before a window
@@ -128,6 +128,34 @@ impl Spread {
         }
     }
 
+    /// The spread of `numerators[i] ÷ denominators[i]` over the rounds both measured.
+    ///
+    /// Round `i` of one client is paired with round `i` of the other because the two ran
+    /// within a second of each other (the clients are interleaved round-robin), so whatever
+    /// drifted between rounds (load from other builds, frequency, caches) moves both and
+    /// cancels out of their ratio; a ratio of two medians would compare rounds measured at
+    /// different times. A zero denominator counts as 10⁻⁹, so a ratio stays finite (and
+    /// absurd enough to notice) rather than infinite, which JSON cannot hold.
+    pub fn paired_ratio(numerators: &[f64], denominators: &[f64]) -> Spread {
+        let ratios: Vec<f64> = numerators
+            .iter()
+            .zip(denominators)
+            .map(|(n, d)| n / d.max(1e-9))
+            .collect();
+        Spread::of(&ratios)
+    }
+
+    /// The spread of `minuends[i] − subtrahends[i]` over the rounds both measured: the
+    /// paired form of a difference, for the same reason as [`Spread::paired_ratio`].
+    pub fn paired_difference(minuends: &[f64], subtrahends: &[f64]) -> Spread {
+        let differences: Vec<f64> = minuends
+            .iter()
+            .zip(subtrahends)
+            .map(|(a, b)| a - b)
+            .collect();
+        Spread::of(&differences)
+    }
+
     /// Every value moved by `by`.
     #[must_use]
     pub fn shifted(self, by: f64) -> Spread {
@@ -185,5 +213,53 @@ mod tests {
             }
         );
         assert!((Spread::of(&[4.0, 1.0, 2.0, 3.0]).median - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn paired_ratios_divide_round_by_round() {
+        // Rounds 0..3: 100/50, 90/60, 120/40, 80/80. Paired: 2.0, 1.5, 3.0, 1.0. The ratio of
+        // the medians (95 / 55 ≈ 1.73) is not what is reported.
+        let adapter = [100.0, 90.0, 120.0, 80.0];
+        let baseline = [50.0, 60.0, 40.0, 80.0];
+        assert_eq!(
+            Spread::paired_ratio(&adapter, &baseline),
+            Spread {
+                median: 1.75,
+                min: 1.0,
+                max: 3.0
+            }
+        );
+        // Odd count: the middle one.
+        assert_eq!(
+            Spread::paired_ratio(&[3.0, 8.0, 10.0], &[2.0, 2.0, 10.0]),
+            Spread {
+                median: 1.5,
+                min: 1.0,
+                max: 4.0
+            }
+        );
+        // A round only one side measured is left out; a zero denominator stays finite.
+        assert_eq!(
+            Spread::paired_ratio(&[2.0, 4.0, 6.0], &[1.0, 2.0]),
+            Spread {
+                median: 2.0,
+                min: 2.0,
+                max: 2.0
+            }
+        );
+        assert!((Spread::paired_ratio(&[1.0], &[0.0]).max - 1e9).abs() < 1.0);
+        assert_eq!(Spread::paired_ratio(&[], &[]), Spread::default());
+    }
+
+    #[test]
+    fn paired_differences_subtract_round_by_round() {
+        assert_eq!(
+            Spread::paired_difference(&[2.5, 0.5, 1.0], &[2.0, 0.5, 0.25]),
+            Spread {
+                median: 0.5,
+                min: 0.0,
+                max: 0.75
+            }
+        );
     }
 }

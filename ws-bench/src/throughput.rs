@@ -91,19 +91,44 @@ pub struct ClientResult {
     pub server_core_share: Spread,
 }
 
-/// An adapter against one of its baselines on one case.
+/// An adapter against one of its baselines on one case. Every figure is paired by round
+/// (round `i` of the adapter with round `i` of the baseline, see [`Spread::paired_ratio`]):
+/// the median over the rounds and their min–max.
 #[derive(Clone, Debug, Serialize)]
 pub struct Comparison {
     /// The adapter.
     pub adapter: ClientKind,
     /// The baseline.
     pub baseline: ClientKind,
-    /// Adapter messages/s ÷ baseline messages/s, paired by repetition.
+    /// Adapter messages/s ÷ baseline messages/s.
     pub ratio: Spread,
-    /// Adapter allocations per message − baseline's (medians).
-    pub extra_allocations_per_message: f64,
-    /// Adapter CPU ns per message ÷ baseline's (medians).
-    pub cpu_ratio: f64,
+    /// Adapter allocations per message − baseline's.
+    pub extra_allocations_per_message: Spread,
+    /// Adapter client CPU ns per message ÷ baseline's (below 1: the adapter is cheaper).
+    pub cpu_ratio: Spread,
+}
+
+impl Comparison {
+    /// `adapter` against `baseline`, from their windows of the same rounds.
+    pub fn paired(adapter: &ClientResult, baseline: &ClientResult) -> Comparison {
+        let per_round = |result: &ClientResult, f: fn(&Window) -> f64| -> Vec<f64> {
+            result.windows.iter().map(f).collect()
+        };
+        let both = |f: fn(&Window) -> f64| (per_round(adapter, f), per_round(baseline, f));
+        let (rate, base_rate) = both(|w| w.messages_per_second);
+        let (cpu, base_cpu) = both(|w| w.client_cpu_ns_per_message);
+        let (allocations, base_allocations) = both(|w| w.allocations_per_message);
+        Comparison {
+            adapter: adapter.client,
+            baseline: baseline.client,
+            ratio: Spread::paired_ratio(&rate, &base_rate),
+            extra_allocations_per_message: Spread::paired_difference(
+                &allocations,
+                &base_allocations,
+            ),
+            cpu_ratio: Spread::paired_ratio(&cpu, &base_cpu),
+        }
+    }
 }
 
 /// Everything measured on one case.
@@ -196,24 +221,9 @@ fn summarise(case: &Case, kinds: &[ClientKind], samples: &[Vec<Sample>]) -> Case
             continue;
         };
         for baseline in [tuned, default] {
-            let Some(base) = clients.iter().find(|r| r.client == baseline) else {
-                continue;
-            };
-            let paired: Vec<f64> = adapter
-                .windows
-                .iter()
-                .zip(&base.windows)
-                .map(|(a, b)| a.messages_per_second / b.messages_per_second.max(1e-9))
-                .collect();
-            comparisons.push(Comparison {
-                adapter: adapter.client,
-                baseline,
-                ratio: Spread::of(&paired),
-                extra_allocations_per_message: adapter.allocations_per_message.median
-                    - base.allocations_per_message.median,
-                cpu_ratio: adapter.client_cpu_ns_per_message.median
-                    / base.client_cpu_ns_per_message.median.max(1e-9),
-            });
+            if let Some(base) = clients.iter().find(|r| r.client == baseline) {
+                comparisons.push(Comparison::paired(adapter, base));
+            }
         }
     }
     CaseResult {
@@ -241,4 +251,108 @@ fn progress_line(result: &CaseResult) -> String {
         );
     }
     line
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A client's result with only what a comparison reads: per round, messages/s, CPU ns per
+    /// message and allocations per message.
+    pub(crate) fn result(client: ClientKind, rounds: &[(f64, f64, f64)]) -> ClientResult {
+        let windows: Vec<Window> = rounds
+            .iter()
+            .map(|&(rate, cpu, allocations)| Window {
+                messages: 1000,
+                messages_per_second: rate,
+                megabytes_per_second: 0.0,
+                client_cpu_ns_per_message: cpu,
+                allocations_per_message: allocations,
+                server_core_share: 0.0,
+                client_core_share: 0.0,
+            })
+            .collect();
+        let spread = |f: fn(&Window) -> f64| Spread::of(&windows.iter().map(f).collect::<Vec<_>>());
+        ClientResult {
+            client,
+            label: client.label(),
+            messages_per_second: spread(|w| w.messages_per_second),
+            megabytes_per_second: Spread::default(),
+            rtt_p50_us: 0.0,
+            rtt_p99_us: 0.0,
+            client_cpu_ns_per_message: spread(|w| w.client_cpu_ns_per_message),
+            allocations_per_message: spread(|w| w.allocations_per_message),
+            server_core_share: Spread::default(),
+            windows,
+        }
+    }
+
+    /// `case` with these clients' results and every adapter's comparisons, as `run` makes it.
+    pub(crate) fn case_result(case: Case, clients: Vec<ClientResult>) -> CaseResult {
+        let mut comparisons = Vec::new();
+        for adapter in clients.iter().filter(|r| r.client.is_adapter()) {
+            let (default, tuned) = adapter.client.baselines().unwrap();
+            for baseline in [tuned, default] {
+                if let Some(base) = clients.iter().find(|r| r.client == baseline) {
+                    comparisons.push(Comparison::paired(adapter, base));
+                }
+            }
+        }
+        CaseResult {
+            id: case.id(),
+            title: case.to_string(),
+            case,
+            clients,
+            comparisons,
+        }
+    }
+
+    #[test]
+    fn comparisons_pair_round_i_with_round_i() {
+        let adapter = result(
+            ClientKind::WsTokio,
+            &[
+                (200.0, 1100.0, 0.5),
+                (150.0, 900.0, 0.0),
+                (300.0, 1200.0, 1.0),
+            ],
+        );
+        let tuned = result(
+            ClientKind::TokioTungsteniteTuned,
+            &[
+                (100.0, 1000.0, 0.5),
+                (200.0, 1000.0, 0.0),
+                (200.0, 800.0, 0.25),
+            ],
+        );
+        let comparison = Comparison::paired(&adapter, &tuned);
+        assert_eq!(comparison.baseline, ClientKind::TokioTungsteniteTuned);
+        // 200/100, 150/200, 300/200.
+        assert_eq!(
+            comparison.ratio,
+            Spread {
+                median: 1.5,
+                min: 0.75,
+                max: 2.0
+            }
+        );
+        // 1100/1000, 900/1000, 1200/800.
+        assert_eq!(
+            comparison.cpu_ratio,
+            Spread {
+                median: 1.1,
+                min: 0.9,
+                max: 1.5
+            }
+        );
+        // 0.5 − 0.5, 0 − 0, 1 − 0.25.
+        assert_eq!(
+            comparison.extra_allocations_per_message,
+            Spread {
+                median: 0.0,
+                min: 0.0,
+                max: 0.75
+            }
+        );
+    }
 }
