@@ -9,8 +9,8 @@ use ws_core::{CloseCode, CloseError, ConfigError};
 ///
 /// A browser tells a page very little about a failed connection: no HTTP status, no DNS or
 /// TLS detail, only close code 1006. So unlike the native adapters there is no typed error
-/// per failure; what there is comes in [`Event::Disconnected`](crate::Event::Disconnected)'s
-/// `code`, `reason` and `cause`.
+/// per failure: a failed attempt's [`Event::ConnectFailed`](crate::Event::ConnectFailed)
+/// carries [`Error::NotOpened`], which names the URL and no more.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -37,6 +37,20 @@ pub enum Error {
     Json(Arc<serde_json::Error>),
     /// The URL provider failed; the attempt counts as a failed connect.
     Provider(String),
+    /// The browser could not open the WebSocket and does not say why: a refused port, an
+    /// unreachable host, a DNS or TLS failure and a handshake the server answered with an
+    /// HTTP status (401, 503…) all reach a page alike, as close code 1006 (see
+    /// [`crate::close`]).
+    NotOpened {
+        /// The URL tried, with its query redacted.
+        url: String,
+    },
+    /// The attempt did not open within `connect_timeout` (a URL provider's time included).
+    ConnectTimeout {
+        /// The URL tried, with its query redacted; `(provider)` if the URL provider had not
+        /// answered yet.
+        url: String,
+    },
     /// The browser threw where it was not expected to (e.g. `new WebSocket` refusing a port
     /// it blocks); the text is the exception's.
     Browser(String),
@@ -92,6 +106,12 @@ impl fmt::Display for Error {
             Error::Close(error) => error.fmt(f),
             Error::Json(error) => write!(f, "JSON serialisation failed: {error}"),
             Error::Provider(reason) => write!(f, "the URL provider failed: {reason}"),
+            Error::NotOpened { url } => write!(
+                f,
+                "the browser could not open {url} (refused, unreachable, TLS or an HTTP error: \
+                 a page is not told which)"
+            ),
+            Error::ConnectTimeout { url } => write!(f, "connecting to {url} timed out"),
             Error::Browser(reason) => write!(f, "the browser refused: {reason}"),
             Error::Stopped => f.write_str("the client has stopped"),
         }

@@ -26,14 +26,26 @@ pub enum Event {
         /// The subprotocol the server chose, if any was offered and accepted.
         subprotocol: Option<Text>,
     },
+    /// A connect attempt failed before the connection opened: the browser could not open the
+    /// socket ([`Error::NotOpened`]: it does not say why), the attempt outlived
+    /// `connect_timeout` ([`Error::ConnectTimeout`]), the URL provider failed
+    /// ([`Error::Provider`]), or `new WebSocket` threw ([`Error::Browser`]). Nothing was
+    /// connected, so nothing was lost; [`Event::Reconnecting`] follows when `will_reconnect`.
+    ConnectFailed {
+        /// What went wrong, as far as the browser tells.
+        error: Error,
+        /// Whether another attempt will follow.
+        will_reconnect: bool,
+    },
     /// A message from the peer (text, or binary from an `ArrayBuffer`).
     Message(Message),
     /// An application heartbeat's round trip.
     Rtt(Duration),
-    /// A connection (open or still connecting) ended.
+    /// A connection ended: an open one was lost or closed, or an attempt was called off (the
+    /// application's `close` or `reconnect_now`, or a network change while connecting).
+    /// Failed attempts are [`Event::ConnectFailed`].
     Disconnected {
-        /// The peer's close code, or 1006 when the connection failed. A browser reports a
-        /// refused handshake (HTTP 401, 503…) as 1006 too: see [`crate::close`].
+        /// The peer's close code, or 1006 when the link was lost without one.
         code: CloseCode,
         /// The peer's close reason, if any.
         reason: Text,
@@ -41,9 +53,9 @@ pub enum Event {
         cause: Disconnect,
         /// Whether another attempt will follow.
         will_reconnect: bool,
-        /// What went wrong where this adapter knows more than the code: the URL provider
-        /// failed, or the browser threw while opening the socket. `None` otherwise (a
-        /// browser says nothing more about a failed connection).
+        /// Kept to mirror the native adapters' event: a browser tells a page nothing about a
+        /// lost connection beyond `code`, `reason` and `cause`, so this is `None` (a failed
+        /// attempt's error is in [`Event::ConnectFailed`]).
         error: Option<Error>,
     },
     /// The next attempt starts after `delay`.

@@ -39,7 +39,10 @@
 //! - **Failed handshakes.** A refused connection, a DNS or TLS failure and a handshake the
 //!   server answered with HTTP 401 or 503 all reach the page as code 1006 with no detail: the
 //!   close policy sees a network failure and reconnects (see [`close`] for what it can and
-//!   cannot know). Close codes a server sends on an open connection arrive intact.
+//!   cannot know). As on the native adapters, a failed attempt is an [`Event::ConnectFailed`]
+//!   (its [`Error::NotOpened`] names the URL, and no more), and [`Event::Disconnected`] is
+//!   kept for connections that were open. Close codes a server sends on an open connection
+//!   arrive intact.
 //! - **Tokens.** The browser's WebSocket takes no headers: pass a token in the URL, from an
 //!   [`Endpoint::provider`] called before every attempt so it is fresh.
 //! - **Binary.** Messages arrive as `ArrayBuffer` (`binaryType = "arraybuffer"`) and are

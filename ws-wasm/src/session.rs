@@ -16,7 +16,7 @@ use ws_core::{
 use crate::close::{BrowserClose, check_browser_close, close_input};
 use crate::error::Error;
 use crate::event::Event;
-use crate::options::{ClientOptions, check_heartbeat};
+use crate::options::{ClientOptions, check_heartbeat, redact};
 
 /// Work for the browser binding.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,8 +44,13 @@ pub(crate) struct Session {
     can_probe: bool,
     events: VecDeque<Event>,
     subprotocol: Option<Text>,
-    /// The error behind the input being fed, attached to the `Disconnected` it causes.
+    /// The error behind the input being fed, attached to the `ConnectFailed` it causes.
     pending_error: Option<Error>,
+    /// The options' redacted URL, or `(provider)`.
+    label: String,
+    /// The redacted URL of the current attempt, for the error of a failed one: the label
+    /// until a URL provider has answered.
+    url: String,
     /// Protocol pings the supervisor asked for and a browser cannot send.
     unsendable_pings: u64,
 }
@@ -55,12 +60,15 @@ impl Session {
         let config = options.config().clone();
         debug_assert!(check_heartbeat(config.heartbeat()).is_ok());
         let can_probe = matches!(config.heartbeat(), Heartbeat::Application { .. });
+        let label = options.label();
         Session {
             supervisor: Supervisor::new(config, seed),
             can_probe,
             events: VecDeque::new(),
             subprotocol: None,
             pending_error: None,
+            url: label.clone(),
+            label,
             unsendable_pings: 0,
         }
     }
@@ -161,6 +169,14 @@ impl Session {
 
     // ----- browser happenings -----------------------------------------------------------------
 
+    /// The browser is about to open `url` for the attempt `connection` (the URL provider's
+    /// answer, or the fixed URL): a failed attempt names it, redacted.
+    pub(crate) fn opening(&mut self, connection: ConnectionId, url: &str) {
+        if self.supervisor.connection() == Some(connection) {
+            self.url = redact(url);
+        }
+    }
+
     /// The `open` event of `connection`, with `WebSocket.protocol`.
     pub(crate) fn opened(&mut self, connection: ConnectionId, protocol: &str, now: Instant) {
         if self.supervisor.connection() == Some(connection) {
@@ -210,6 +226,7 @@ impl Session {
                     attempt,
                 } => {
                     self.subprotocol = None;
+                    self.url.clone_from(&self.label);
                     Work::Connect {
                         connection,
                         attempt,
@@ -295,14 +312,29 @@ impl Session {
                     reason,
                     cause,
                     will_reconnect,
-                } => Event::Disconnected {
-                    code,
-                    reason,
-                    cause,
-                    will_reconnect,
-                    error: match cause {
-                        Disconnect::ConnectFailed(_) => self.pending_error.take(),
-                        _ => None,
+                } => match cause {
+                    // A failed attempt, as the native adapters report it. The browser hides
+                    // why the socket did not open; the error says what is known.
+                    Disconnect::ConnectFailed(_) | Disconnect::ConnectTimeout => {
+                        let error = self.pending_error.take().unwrap_or_else(|| {
+                            let url = self.url.clone();
+                            if cause == Disconnect::ConnectTimeout {
+                                Error::ConnectTimeout { url }
+                            } else {
+                                Error::NotOpened { url }
+                            }
+                        });
+                        Event::ConnectFailed {
+                            error,
+                            will_reconnect,
+                        }
+                    }
+                    _ => Event::Disconnected {
+                        code,
+                        reason,
+                        cause,
+                        will_reconnect,
+                        error: None,
                     },
                 },
                 CoreEvent::Reconnecting { attempt, delay } => {

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use ws_core::{
-    CloseCode, Config, ConnectFailure, ConnectionId, Disconnect, Heartbeat, Instant, Matcher,
-    Message, State, Text,
+    CloseCode, Config, ConnectionId, Disconnect, Heartbeat, Instant, Matcher, Message, State, Text,
 };
 
 use crate::close::BrowserClose;
@@ -137,6 +136,23 @@ fn a_network_change_while_waiting_to_reconnect_retries_at_once() {
     };
     session.closed(connection, lost, at(100));
     assert_eq!(session.state(), State::WaitingToReconnect);
+    let events = events(&mut session);
+    assert!(
+        matches!(
+            &events[..],
+            [
+                Event::Disconnected {
+                    code: CloseCode::ABNORMAL,
+                    cause: Disconnect::Transport(_),
+                    will_reconnect: true,
+                    error: None,
+                    ..
+                },
+                Event::Reconnecting { attempt: 1, .. }
+            ]
+        ),
+        "a lost open connection is a disconnect, not a failed attempt: {events:?}"
+    );
     session.network_changed(at(150));
     assert!(matches!(
         work(&mut session)[..],
@@ -167,7 +183,7 @@ fn a_laptop_that_wakes_long_after_the_pong_deadline_probes_instead_of_dropping()
 }
 
 #[test]
-fn a_refused_handshake_is_a_1006_connect_failure_and_is_retried() {
+fn a_refused_handshake_is_a_failed_attempt_naming_the_url_and_is_retried() {
     let mut session = session_with(Heartbeat::Disabled);
     session.start(at(0));
     let [Work::Connect { connection, .. }] = work(&mut session)[..] else {
@@ -183,14 +199,135 @@ fn a_refused_handshake_is_a_1006_connect_failure_and_is_retried() {
     let events = events(&mut session);
     assert!(
         matches!(
+            &events[..],
+            [
+                Event::Connecting { attempt: 0 },
+                Event::ConnectFailed {
+                    error: Error::NotOpened { url },
+                    will_reconnect: true,
+                },
+                Event::Reconnecting { attempt: 1, .. },
+            ] if url == "ws://127.0.0.1:9/"
+        ),
+        "{events:?}"
+    );
+    let Event::ConnectFailed { error, .. } = &events[1] else {
+        unreachable!()
+    };
+    assert_eq!(
+        error.to_string(),
+        "the browser could not open ws://127.0.0.1:9/ (refused, unreachable, TLS or an HTTP \
+         error: a page is not told which)"
+    );
+}
+
+#[test]
+fn an_attempt_that_outlives_the_connect_timeout_is_a_failed_attempt() {
+    let config = Config::builder()
+        .heartbeat(Heartbeat::Disabled)
+        .connect_timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let options = ClientOptions::builder("ws://h/feed?token=secret")
+        .config(config)
+        .build()
+        .unwrap();
+    let mut session = Session::new(&options, 1);
+    session.start(at(0));
+    let _ = work(&mut session);
+    session.tick(at(3_000));
+    assert_eq!(work(&mut session), [Work::Abort]);
+    let events = events(&mut session);
+    assert!(
+        matches!(
             &events[1],
-            Event::Disconnected {
-                code: CloseCode::ABNORMAL,
-                cause: Disconnect::ConnectFailed(ConnectFailure::Io),
+            Event::ConnectFailed {
+                error: Error::ConnectTimeout { url },
                 will_reconnect: true,
-                error: None,
-                ..
-            }
+            } if url == "ws://h/feed?token=***"
+        ),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. })),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_failed_attempt_names_the_url_the_provider_gave_redacted() {
+    let endpoint = crate::options::Endpoint::provider(|_| async { Ok(String::new()) });
+    let config = Config::builder()
+        .heartbeat(Heartbeat::Disabled)
+        .initial_delay(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let options = ClientOptions::builder_with(endpoint)
+        .config(config)
+        .build()
+        .unwrap();
+    let mut session = Session::new(&options, 1);
+    let failed = |session: &mut Session| match &events(session)[..] {
+        [
+            ..,
+            Event::ConnectFailed { error, .. },
+            Event::Reconnecting { .. },
+        ] => error.clone(),
+        other => panic!("{other:?}"),
+    };
+    let refused = BrowserClose {
+        code: 1006,
+        reason: String::new(),
+        was_clean: false,
+    };
+
+    session.start(at(0));
+    let [Work::Connect { connection, .. }] = work(&mut session)[..] else {
+        panic!("expected a connect");
+    };
+    session.opening(connection, "wss://h/?token=t0");
+    session.closed(connection, refused.clone(), at(5));
+    assert!(matches!(
+        failed(&mut session),
+        Error::NotOpened { url } if url == "wss://h/?token=***"
+    ));
+
+    // The next attempt times out before its provider answers: no URL to name yet.
+    session.tick(at(1_005));
+    let [Work::Connect { .. }] = work(&mut session)[..] else {
+        panic!("expected a connect");
+    };
+    session.tick(at(11_005));
+    assert!(matches!(
+        failed(&mut session),
+        Error::ConnectTimeout { url } if url == "(provider)"
+    ));
+}
+
+#[test]
+fn an_attempt_the_application_calls_off_is_a_disconnect() {
+    let mut session = session_with(Heartbeat::Disabled);
+    session.start(at(0));
+    let _ = work(&mut session);
+    let _ = events(&mut session);
+    session
+        .close(CloseCode::NORMAL, Text::new(), at(1))
+        .unwrap();
+    let events = events(&mut session);
+    assert!(
+        matches!(
+            &events[..],
+            [
+                Event::Disconnected {
+                    cause: Disconnect::Application,
+                    will_reconnect: false,
+                    error: None,
+                    ..
+                },
+                Event::Closed
+            ]
         ),
         "{events:?}"
     );
@@ -268,10 +405,9 @@ fn a_provider_failure_is_a_failed_attempt_that_carries_its_error() {
     assert!(
         matches!(
             &events[1],
-            Event::Disconnected {
-                error: Some(Error::Provider(reason)),
+            Event::ConnectFailed {
+                error: Error::Provider(reason),
                 will_reconnect: true,
-                ..
             } if reason == "token service down"
         ),
         "{events:?}"

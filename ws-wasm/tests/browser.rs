@@ -166,6 +166,18 @@ fn is_open(event: &Event) -> bool {
     matches!(event, Event::Open { .. })
 }
 
+fn is_disconnected(event: &Event) -> bool {
+    matches!(event, Event::Disconnected { .. })
+}
+
+/// Whether `event` is a failed attempt at `url` that the browser would not explain.
+fn is_refused_attempt_at(event: &Event, url: &str) -> bool {
+    matches!(
+        event,
+        Event::ConnectFailed { error: Error::NotOpened { url: tried }, .. } if tried == url
+    )
+}
+
 fn app_heartbeat(ping_interval: Duration, pong_timeout: Duration) -> Config {
     Config::builder()
         .heartbeat(Heartbeat::Application {
@@ -265,7 +277,7 @@ async fn the_application_heartbeat_finds_a_frozen_peer_within_its_bound() {
 
     server.act("freeze").await;
     let frozen_at = js_sys::Date::now();
-    let seen = until(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
+    let seen = until(&mut events, is_disconnected).await;
     let detected_after = js_sys::Date::now() - frozen_at;
     assert!(
         matches!(
@@ -295,7 +307,7 @@ async fn a_server_restart_delivers_the_queued_messages_once_and_in_order() {
     until(&mut events, is_open).await;
 
     server.act("stop").await;
-    let lost = until(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
+    let lost = until(&mut events, is_disconnected).await;
     assert!(matches!(
         lost.last(),
         Some(Event::Disconnected {
@@ -309,7 +321,16 @@ async fn a_server_restart_delivers_the_queued_messages_once_and_in_order() {
     assert_eq!(client.stats().queued_messages, 3);
 
     server.act("restart").await;
-    until(&mut events, is_open).await;
+    let outage = until(&mut events, is_open).await;
+    // Attempts made while the server was down failed; none of them was a lost connection.
+    for event in &outage {
+        let failed_attempt = matches!(event, Event::ConnectFailed { .. });
+        assert!(
+            !is_disconnected(event)
+                && (!failed_attempt || is_refused_attempt_at(event, &server.url)),
+            "{outage:?}"
+        );
+    }
     let mut echoed = Vec::new();
     while echoed.len() < 3 {
         if let Event::Message(message) = next(&mut events).await {
@@ -351,15 +372,21 @@ async fn it_gives_up_after_max_attempts_and_hands_the_queue_back() {
         .collect();
     assert_eq!(connecting, [0, 1, 2], "the first connect plus two attempts");
     assert!(seen.iter().all(|e| !is_open(e)));
+    // Nothing was ever connected, so nothing was lost: three failed attempts, no disconnect.
+    assert!(!seen.iter().any(is_disconnected), "{seen:?}");
+    let failed = seen
+        .iter()
+        .filter(|e| is_refused_attempt_at(e, &server.url))
+        .count();
+    assert_eq!(failed, 3, "{seen:?}");
     let tail = &seen[seen.len() - 4..];
     assert!(
         matches!(
             tail,
             [
-                Event::Disconnected {
-                    code: CloseCode::ABNORMAL,
+                Event::ConnectFailed {
+                    error: Error::NotOpened { .. },
                     will_reconnect: false,
-                    ..
                 },
                 Event::GaveUp {
                     attempts: 2,
@@ -458,7 +485,7 @@ async fn going_offline_probes_at_once_and_finds_a_dead_link_in_one_pong_timeout(
     server.act("freeze").await;
     let offline_at = js_sys::Date::now();
     dispatch(&window, "offline");
-    let seen = until(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
+    let seen = until(&mut events, is_disconnected).await;
     let detected_after = js_sys::Date::now() - offline_at;
     assert!(matches!(
         seen.last(),
@@ -487,11 +514,7 @@ async fn a_page_that_wakes_probes_a_live_connection_and_keeps_it() {
         .unchecked_into();
     dispatch(&document, "visibilitychange");
     let seen = until(&mut events, |e| matches!(e, Event::Rtt(_))).await;
-    assert!(
-        seen.iter()
-            .all(|e| !matches!(e, Event::Disconnected { .. })),
-        "{seen:?}"
-    );
+    assert!(seen.iter().all(|e| !is_disconnected(e)), "{seen:?}");
     assert_eq!(client.state(), State::Open);
     assert_eq!(client.stats().pings_sent, 1, "one probe, answered");
 
@@ -548,14 +571,14 @@ async fn a_url_provider_is_asked_before_every_attempt_and_its_failure_is_retried
     assert!(
         matches!(
             &seen[1],
-            Event::Disconnected {
-                error: Some(Error::Provider(_)),
+            Event::ConnectFailed {
+                error: Error::Provider(_),
                 will_reconnect: true,
-                ..
             }
         ),
         "{seen:?}"
     );
+    assert!(!seen.iter().any(is_disconnected), "{seen:?}");
     assert_eq!(*asked.borrow(), [0, 1]);
     assert_eq!(server.handshakes().await, 1);
     client.close(CloseCode::NORMAL, "").await.unwrap();

@@ -144,6 +144,7 @@ impl Driver {
     }
 
     fn open_socket(&mut self, connection: ConnectionId, url: &str) {
+        self.session.opening(connection, url);
         match Socket::open(url, self.options.subprotocols(), &self.link, connection) {
             Ok(socket) => self.socket = Some(socket),
             Err(exception) => {
