@@ -2,8 +2,9 @@
 //! reconnect countdown, the queue, and buttons that stop and restart the local server.
 //!
 //! Built and served by `bash scripts/browser-demo.sh`. The page records what happens in
-//! `window.demoTimeline` (`connecting`, `open`, `rtt`, `disconnected`, `reconnecting`,
-//! `message:TEXT`…), which the browser test of the page reads.
+//! `window.demoTimeline` (`connecting`, `open`, `rtt`, `disconnected` for a lost connection,
+//! `connect failed` for an attempt that did not open, `reconnecting`, `message:TEXT`…), which
+//! the browser test of the page reads.
 
 #[cfg(target_arch = "wasm32")]
 mod page {
@@ -242,6 +243,10 @@ mod page {
                     "rtt",
                     &format!("heartbeat: {:.1} ms", rtt.as_secs_f64() * 1000.0),
                 );
+            }
+            Event::ConnectFailed { error, .. } => {
+                record("connect failed");
+                show(&format!("✕ attempt failed: {error}"), "sys");
             }
             Event::Disconnected { code, cause, .. } => {
                 record("disconnected");
