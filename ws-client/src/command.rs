@@ -88,6 +88,11 @@ impl CommandReceiver {
 
     /// Refuses every later send; commands already in the channel can still be taken with
     /// [`try_recv`](Self::try_recv).
+    /// Whether no command waits in the channel now.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+
     pub(crate) fn close(&mut self) {
         self.0.close();
     }

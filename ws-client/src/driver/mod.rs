@@ -117,8 +117,6 @@ struct Closing<S> {
 struct PeerFault {
     error: Error,
     until: Option<Instant>,
-    /// Set in this pass: the events read before it are not handed over yet.
-    fresh: bool,
 }
 
 /// The future behind a client: spawn it on the runtime `R` belongs to (or let the adapter do
@@ -150,9 +148,6 @@ struct Inner<R: Runtime> {
     peer_fault: Option<PeerFault>,
     commands: CommandReceiver,
     commands_closed: bool,
-    /// The last look at the command channel found it empty (or closed): every command sent
-    /// before then has been taken.
-    commands_idle: bool,
     outbox: Outbox<EventSender>,
     status: SharedStatus,
 }
@@ -186,7 +181,6 @@ impl<R: Runtime> Driver<R> {
             peer_fault: None,
             commands,
             commands_closed: false,
-            commands_idle: false,
             status: status.clone(),
         };
         let driver = Driver {
@@ -385,11 +379,7 @@ impl<R: Runtime> Inner<R> {
             .runtime
             .now()
             .checked_add(self.options.config().close_timeout());
-        self.peer_fault = Some(PeerFault {
-            error,
-            until,
-            fresh: true,
-        });
+        self.peer_fault = Some(PeerFault { error, until });
     }
 
     fn forward_events(&mut self) {
@@ -442,9 +432,13 @@ impl<R: Runtime> Inner<R> {
         let mut progress = self.poll_flush(cx);
         progress |= self.poll_closing(cx);
         progress |= self.poll_attempt(cx);
+        // Before commands are taken: a command taken in this pass is carried out on the next,
+        // so failing the connection after taking it would leave its write without a socket.
+        // (Failing first, the supervisor knows, and queues what comes next for the next
+        // connection.)
+        progress |= self.poll_peer_fault(cx);
         progress |= self.poll_inbound(cx);
         progress |= self.poll_commands(cx);
-        progress |= self.poll_peer_fault(cx);
         progress |= self.poll_event_room(cx);
         if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
             // A fired timer needs setting again, even to the same deadline.
@@ -600,7 +594,6 @@ impl<R: Runtime> Inner<R> {
     /// draining, so the socket would not be read and the peer's Close never seen. They wait in
     /// the channel instead, and come back once the client has closed (`refuse_late_sends`).
     fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
-        self.commands_idle = self.commands_closed;
         if self.commands_closed
             || self.writes == Writes::Blocked
             || !self.outbox.may_take_commands()
@@ -618,13 +611,9 @@ impl<R: Runtime> Inner<R> {
                 }
                 Poll::Ready(None) => {
                     self.commands_closed = true;
-                    self.commands_idle = true;
                     return true;
                 }
-                Poll::Pending => {
-                    self.commands_idle = !progress;
-                    break;
-                }
+                Poll::Pending => break,
             }
         }
         progress
@@ -632,18 +621,18 @@ impl<R: Runtime> Inner<R> {
 
     /// Fails the connection for the peer's protocol violation once the application has read
     /// every event before it, asked for the next, and every command it sent meanwhile has
-    /// been taken (and so fed to the socket ahead of the Close); or once the wait is over.
+    /// been taken and fed to the socket ahead of the Close; or once the wait is over.
     fn poll_peer_fault(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(fault) = &mut self.peer_fault else {
+        let Some(fault) = &self.peer_fault else {
             return false;
         };
-        if std::mem::replace(&mut fault.fresh, false) {
-            return false;
-        }
         let expired = fault.until.is_some_and(|until| self.runtime.now() >= until);
-        let acted_on = self.commands_idle
-            && (self.outbox.is_closed()
-                || (self.outbox.is_empty() && self.outbox.sink_mut().poll_drained(cx).is_ready()));
+        // The application asked for more after sending what it sent in response: once the
+        // ask is seen, an empty command channel means every such command was taken (and, a
+        // pass ago, fed to the socket). The order of the two looks matters.
+        let asked = self.outbox.is_closed()
+            || (self.outbox.is_empty() && self.outbox.sink_mut().poll_drained(cx).is_ready());
+        let acted_on = asked && (self.commands_closed || self.commands.is_empty());
         if !expired && !acted_on && self.session.state() == ws_core::State::Open {
             return false;
         }
