@@ -49,6 +49,7 @@ mod error;
 mod event;
 mod events;
 mod happy_eyeballs;
+mod inbox;
 mod json;
 mod limits;
 mod options;

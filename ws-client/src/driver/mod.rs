@@ -47,6 +47,7 @@ use crate::endpoint::BoxFuture;
 use crate::error::{Error, Stage};
 use crate::event::Event;
 use crate::events::{EventSender, Events};
+use crate::inbox::Inbox;
 use crate::options::ClientOptions;
 use crate::outbox::Outbox;
 use crate::runtime::{Connected, Runtime, Timer};
@@ -131,6 +132,8 @@ struct Inner<R: Runtime> {
     writes: Writes,
     /// The last read found no complete frame: ask the runtime before reading again.
     inbound_idle: bool,
+    /// Where small received payloads are copied, so that tungstenite can reuse its buffer.
+    inbox: Inbox,
     closing: Option<Closing<R::Socket>>,
     commands: CommandReceiver,
     commands_closed: bool,
@@ -153,6 +156,7 @@ impl<R: Runtime> Driver<R> {
         });
         let client = Client::new(command_sender, status.clone(), options.label().into());
         let inner = Inner {
+            inbox: Inbox::new(options.limits().read_buffer_size),
             timer: runtime.timer(),
             runtime,
             outbox: Outbox::new(sender, options.event_capacity()),
@@ -525,6 +529,7 @@ impl<R: Runtime> Inner<R> {
             self.inbound_idle = false;
             progress = true;
             let now = self.now();
+            let item = item.map(|read| read.map(|message| self.inbox.adopt(message)));
             match item {
                 Some(Ok(message)) => match self.session.received(connection, message, now) {
                     Received::Continue => {}
