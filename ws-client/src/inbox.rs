@@ -32,6 +32,11 @@ const MAX_CHUNK: usize = 64 * 1024;
 pub(crate) struct Inbox {
     /// Payloads up to this size are copied (the read buffer's size).
     limit: usize,
+    /// Boxed, and only while in use: the driver carries an idle connection's inbox inline.
+    buffers: Option<Box<Buffers>>,
+}
+
+struct Buffers {
     current: BytesMut,
     spare: BytesMut,
     /// The size of the next buffer allocated.
@@ -43,18 +48,10 @@ pub(crate) struct Inbox {
 impl Inbox {
     /// An inbox for a connection whose read buffer holds `read_buffer_size` bytes.
     pub(crate) fn new(read_buffer_size: usize) -> Self {
-        let limit = read_buffer_size.min(MAX_COPY);
         Inbox {
-            limit,
-            current: BytesMut::new(),
-            spare: BytesMut::new(),
-            chunk: Self::first_chunk(limit),
-            used: false,
+            limit: read_buffer_size.min(MAX_COPY),
+            buffers: None,
         }
-    }
-
-    fn first_chunk(limit: usize) -> usize {
-        (2 * limit).min(MAX_CHUNK)
     }
 
     /// `message`, its payload copied if it is small.
@@ -71,12 +68,13 @@ impl Inbox {
                 }
             }
             WireMessage::Ping(_) | WireMessage::Pong(_) => {
-                if !self.used {
-                    self.current = BytesMut::new();
-                    self.spare = BytesMut::new();
-                    self.chunk = Self::first_chunk(self.limit);
+                if let Some(buffers) = &mut self.buffers {
+                    if buffers.used {
+                        buffers.used = false;
+                    } else {
+                        self.buffers = None;
+                    }
                 }
-                self.used = false;
                 message
             }
             message => message,
@@ -87,17 +85,31 @@ impl Inbox {
         if payload.is_empty() {
             return Bytes::new();
         }
-        self.used = true;
-        if self.current.capacity() < payload.len() && !self.current.try_reclaim(payload.len()) {
-            std::mem::swap(&mut self.current, &mut self.spare);
-            if !self.current.try_reclaim(payload.len()) {
+        let buffers = self.buffers.get_or_insert_with(|| {
+            Box::new(Buffers {
+                current: BytesMut::new(),
+                spare: BytesMut::new(),
+                chunk: (2 * self.limit).min(MAX_CHUNK),
+                used: false,
+            })
+        });
+        buffers.used = true;
+        let Buffers {
+            current,
+            spare,
+            chunk,
+            ..
+        } = buffers.as_mut();
+        if current.capacity() < payload.len() && !current.try_reclaim(payload.len()) {
+            std::mem::swap(current, spare);
+            if !current.try_reclaim(payload.len()) {
                 // Both still hold unread messages: the old one goes once they are dropped.
-                self.current = BytesMut::with_capacity(self.chunk.max(payload.len()));
-                self.chunk = (2 * self.chunk).min(MAX_CHUNK);
+                *current = BytesMut::with_capacity((*chunk).max(payload.len()));
+                *chunk = (2 * *chunk).min(MAX_CHUNK);
             }
         }
-        self.current.extend_from_slice(payload);
-        self.current.split().freeze()
+        current.extend_from_slice(payload);
+        current.split().freeze()
     }
 }
 
@@ -154,7 +166,7 @@ mod tests {
         for (i, bytes) in held.iter().enumerate() {
             assert_eq!(bytes.as_ref(), &[i as u8; 8]);
         }
-        assert!(inbox.chunk > 16);
+        assert!(inbox.buffers.unwrap().chunk > 16);
     }
 
     #[test]
@@ -162,11 +174,8 @@ mod tests {
         let mut inbox = Inbox::new(8);
         drop(binary(&mut inbox, b"1"));
         inbox.adopt(WireMessage::Pong(Bytes::new()));
-        assert!(
-            inbox.current.capacity() > 0,
-            "used since the last heartbeat"
-        );
+        assert!(inbox.buffers.is_some(), "used since the last heartbeat");
         inbox.adopt(WireMessage::Pong(Bytes::new()));
-        assert_eq!((inbox.current.capacity(), inbox.spare.capacity()), (0, 0));
+        assert!(inbox.buffers.is_none());
     }
 }
