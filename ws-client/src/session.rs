@@ -291,6 +291,15 @@ impl Session {
         self.events.pop_front()
     }
 
+    /// Gives back the memory of the drained event queues (its own and the supervisor's); see
+    /// [`Supervisor::release_idle_memory`].
+    pub(crate) fn release_idle_memory(&mut self) {
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+            self.supervisor.release_idle_memory();
+        }
+    }
+
     /// The earliest deadline: wake up no later than this and [`tick`](Self::tick).
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.supervisor.poll_timeout()

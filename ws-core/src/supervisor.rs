@@ -361,6 +361,16 @@ impl Supervisor {
         self.timers.next()
     }
 
+    /// Gives back the memory of the action and event queues, if both are drained. They keep
+    /// their capacity between calls, so that a busy connection allocates nothing per message;
+    /// a driver calls this rarely (e.g. once per heartbeat), so that an idle one holds none.
+    pub fn release_idle_memory(&mut self) {
+        if self.actions.is_empty() && self.events.is_empty() {
+            self.actions = VecDeque::new();
+            self.events = VecDeque::new();
+        }
+    }
+
     // ----- internals ------------------------------------------------------------------------
 
     /// Time never goes backwards inside the supervisor: an earlier `now` is clamped and counted.

@@ -346,7 +346,9 @@ impl<R: Runtime> Inner<R> {
     }
 
     fn forward_events(&mut self) {
+        let mut heartbeat = false;
         while let Some(event) = self.session.poll_event() {
+            heartbeat |= matches!(event, Event::Rtt(_));
             if matches!(event, Event::Closed) {
                 self.refuse_late_sends();
                 // Their rejections go out first: `Closed` stays the last event.
@@ -356,6 +358,17 @@ impl<R: Runtime> Inner<R> {
             }
             self.outbox.push(event);
         }
+        if heartbeat {
+            self.release_idle_memory();
+        }
+    }
+
+    /// Once per heartbeat, lets go of the storage the event queues grew to: each keeps its
+    /// capacity otherwise, so that traffic allocates nothing per message, and an idle
+    /// connection would hold what its busiest moment (or an unread backlog) needed.
+    fn release_idle_memory(&mut self) {
+        self.session.release_idle_memory();
+        self.outbox.sink_mut().release_when_drained();
     }
 
     /// The client has just stopped for good. Closes the command channel, so that every later
