@@ -43,7 +43,8 @@ pub struct ClientOptions(Arc<Options>);
 /// What [`ClientOptions`] shares between its clones.
 struct Options {
     endpoint: Endpoint,
-    config: Config,
+    /// Shared with every client's supervisor, too.
+    config: Arc<Config>,
     headers: HeaderMap,
     subprotocols: Arc<[String]>,
     tls: Tls,
@@ -112,6 +113,11 @@ impl ClientOptions {
     /// The supervisor's configuration.
     pub fn config(&self) -> &Config {
         &self.0.config
+    }
+
+    /// The supervisor's configuration, for a supervisor to share.
+    pub(crate) fn shared_config(&self) -> Arc<Config> {
+        Arc::clone(&self.0.config)
     }
 
     /// Headers added to every handshake.
@@ -626,7 +632,7 @@ impl ClientOptionsBuilder {
             proxy,
             resolve: self.resolve.into(),
             endpoint,
-            config,
+            config: Arc::new(config),
             headers: self.headers,
             subprotocols: self.subprotocols.into(),
             tls: self.tls,

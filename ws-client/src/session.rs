@@ -81,7 +81,7 @@ impl Session {
     /// A session for `options`, in [`State::Closed`] until [`start`](Self::start).
     pub(crate) fn new(options: &ClientOptions) -> Self {
         Session {
-            supervisor: Supervisor::new(options.config().clone(), options.seed()),
+            supervisor: Supervisor::new(options.shared_config(), options.seed()),
             label: options.label(),
             events: VecDeque::new(),
             pending_error: None,
