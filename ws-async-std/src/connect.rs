@@ -27,7 +27,11 @@ use ws_client::{Attempt, ClientOptions, Error};
 type Tcp = Async<TcpStream>;
 
 /// The socket of an open connection: plain for `ws://`, rustls for `wss://`.
-pub(crate) type Socket = WebSocketStream<Checked<MaybeTls<Conn, TlsStream<Conn>>>>;
+pub(crate) type Socket = WebSocketStream<Checked<Stream>>;
+
+/// The bytes under the WebSocket. The rustls connection is boxed: inline, its ~1 KiB would
+/// be carried by every plain connection for the life of the socket, too.
+pub(crate) type Stream = MaybeTls<Conn, Box<TlsStream<Conn>>>;
 
 /// The byte stream under the WebSocket's own TLS: TCP to the server or to a proxy, or TLS to
 /// an `https://` proxy.
@@ -147,7 +151,7 @@ struct AsyncIoDial;
 impl Dial for AsyncIoDial {
     type Tcp = Tcp;
     type Conn = Conn;
-    type Stream = MaybeTls<Conn, TlsStream<Conn>>;
+    type Stream = Stream;
     type Socket = Socket;
 
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
@@ -199,7 +203,7 @@ impl Dial for AsyncIoDial {
         conn: Conn,
     ) -> io::Result<Self::Stream> {
         let tls = TlsConnector::from(config).connect(name, conn).await?;
-        Ok(MaybeTls::Tls(tls))
+        Ok(MaybeTls::Tls(Box::new(tls)))
     }
 
     async fn upgrade(

@@ -91,9 +91,12 @@
 //! # Sizes
 //!
 //! Messages up to `max_message_size` (default 64 MiB, frames up to 16 MiB) arrive whole, as
-//! `Bytes` that share tungstenite's read buffer: no copy on the way to the application. A
-//! larger one ends the connection with [`Error::MessageTooLarge`]; the default close policy
-//! does not reconnect (the server would only send it again).
+//! `Bytes`. One larger than the read buffer (`read_buffer_size`, default 4 KiB) is handed on
+//! without a copy, in the buffer tungstenite read it into; smaller ones are copied once into
+//! a buffer the driver reuses, so that messages the application has not read yet do not keep
+//! tungstenite from reusing its own (which would cost an allocation per read). A larger one
+//! than `max_message_size` ends the connection with [`Error::MessageTooLarge`]; the default
+//! close policy does not reconnect (the server would only send it again).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

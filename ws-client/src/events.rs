@@ -102,6 +102,11 @@ impl EventSender {
         self.sender.poll_drained(cx)
     }
 
+    /// Lets the channel's storage go once the application has read every event.
+    pub(crate) fn release_when_drained(&self) {
+        self.sender.release_when_drained();
+    }
+
     /// No more events: the stream ends once the queued ones are read.
     pub(crate) fn close(&mut self) {
         self.sender.detach();

@@ -50,6 +50,7 @@ mod event;
 mod events;
 mod fail_fast_utf8;
 mod happy_eyeballs;
+mod inbox;
 mod json;
 mod limits;
 mod options;

@@ -1,5 +1,6 @@
 //! Everything a client needs besides a runtime, validated once by a builder.
 
+use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::SocketAddr;
@@ -32,10 +33,18 @@ const MAX_CHANNEL_CAPACITY: usize = 1 << 20;
 /// and subprotocols, TLS, the jitter seed, size limits and channel capacities.
 ///
 /// Build it with [`ClientOptions::builder`]; cheap to clone.
-#[derive(Clone, Debug)]
-pub struct ClientOptions {
+///
+/// Clones share one copy: an application starts every client of a fleet with a clone of the
+/// same options, and each client keeps its options for as long as it runs, so a copy per
+/// client (~1 KiB) would be most of an idle connection's own memory.
+#[derive(Clone)]
+pub struct ClientOptions(Arc<Options>);
+
+/// What [`ClientOptions`] shares between its clones.
+struct Options {
     endpoint: Endpoint,
-    config: Config,
+    /// Shared with every client's supervisor, too.
+    config: Arc<Config>,
     headers: HeaderMap,
     subprotocols: Arc<[String]>,
     tls: Tls,
@@ -46,6 +55,37 @@ pub struct ClientOptions {
     /// Never [`ProxyConfig::FromEnvironment`]: the environment is read by `build`.
     proxy: ProxyConfig,
     resolve: Arc<[(String, Vec<SocketAddr>)]>,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Options {
+            endpoint,
+            config,
+            headers,
+            subprotocols,
+            tls,
+            seed,
+            limits,
+            event_capacity,
+            command_capacity,
+            proxy,
+            resolve,
+        } = &*self.0;
+        f.debug_struct("ClientOptions")
+            .field("endpoint", endpoint)
+            .field("config", config)
+            .field("headers", headers)
+            .field("subprotocols", subprotocols)
+            .field("tls", tls)
+            .field("seed", seed)
+            .field("limits", limits)
+            .field("event_capacity", event_capacity)
+            .field("command_capacity", command_capacity)
+            .field("proxy", proxy)
+            .field("resolve", resolve)
+            .finish()
+    }
 }
 
 impl ClientOptions {
@@ -67,60 +107,66 @@ impl ClientOptions {
 
     /// Where to connect.
     pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        &self.0.endpoint
     }
 
     /// The supervisor's configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.0.config
+    }
+
+    /// The supervisor's configuration, for a supervisor to share.
+    pub(crate) fn shared_config(&self) -> Arc<Config> {
+        Arc::clone(&self.0.config)
     }
 
     /// Headers added to every handshake.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.0.headers
     }
 
     /// Subprotocols offered in every handshake, in order of preference.
     pub fn subprotocols(&self) -> &[String] {
-        &self.subprotocols
+        &self.0.subprotocols
     }
 
     /// The TLS settings for `wss://`.
     pub fn tls(&self) -> &Tls {
-        &self.tls
+        &self.0.tls
     }
 
     /// Size limits and buffer sizes.
     pub fn limits(&self) -> &WebSocketLimits {
-        &self.limits
+        &self.0.limits
     }
 
     /// Capacity of the event channel.
     pub fn event_capacity(&self) -> usize {
-        self.event_capacity
+        self.0.event_capacity
     }
 
     /// Capacity of the command channel.
     pub fn command_capacity(&self) -> usize {
-        self.command_capacity
+        self.0.command_capacity
     }
 
     /// The seed for the supervisor's jitter: the fixed one if set, else a fresh random value
     /// from the OS-seeded hasher keys of the standard library, so a fleet of clients that lost
     /// the same server spreads out.
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.0
+            .seed
             .unwrap_or_else(|| RandomState::new().hash_one(std::time::SystemTime::now()))
     }
 
     /// How the proxy is chosen; the environment was read when the options were built.
     pub fn proxy_config(&self) -> &ProxyConfig {
-        &self.proxy
+        &self.0.proxy
     }
 
     /// The proxy a connection to `url` goes through, or `None` to connect directly.
     pub fn proxy_for(&self, url: &WsUrl) -> Option<&Proxy> {
-        match &self.proxy {
+        match &self.0.proxy {
             ProxyConfig::Fixed(proxy) => Some(proxy),
             ProxyConfig::Env(env) => env.proxy_for(url),
             ProxyConfig::None | ProxyConfig::FromEnvironment => None,
@@ -129,7 +175,8 @@ impl ClientOptions {
 
     /// The addresses [`ClientOptionsBuilder::resolve`] pinned for `host`, if any.
     pub fn resolved(&self, host: &str) -> Option<&[SocketAddr]> {
-        self.resolve
+        self.0
+            .resolve
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(host))
             .map(|(_, addrs)| addrs.as_slice())
@@ -137,7 +184,8 @@ impl ClientOptions {
 
     /// A short, redacted name for logs: the fixed URL, or `(URL from a function)`.
     pub fn label(&self) -> String {
-        self.endpoint
+        self.0
+            .endpoint
             .fixed_url()
             .map_or_else(|| "(URL from a function)".to_owned(), ToString::to_string)
     }
@@ -178,12 +226,12 @@ impl Prepared {
     /// Everything `attempt` needs before it opens a socket: resolves the endpoint (calling the
     /// URL function), builds the handshake request and picks the TLS configuration.
     pub async fn new(options: &ClientOptions, attempt: Attempt) -> Result<Prepared, Error> {
-        let target = options.endpoint.resolve(attempt).await?;
-        let request = handshake_request(&target, &options.headers, &options.subprotocols)?;
+        let target = options.0.endpoint.resolve(attempt).await?;
+        let request = handshake_request(&target, &options.0.headers, &options.0.subprotocols)?;
         let url = target.url();
         let proxy = options.proxy_for(url).cloned();
         let tls = if url.is_tls() || proxy.as_ref().is_some_and(|p| p.kind() == ProxyKind::Https) {
-            Some(options.tls.client_config()?)
+            Some(options.0.tls.client_config()?)
         } else {
             None
         };
@@ -216,7 +264,7 @@ impl Prepared {
             port: url.port(),
             request,
             tls,
-            websocket: options.limits.websocket_config(),
+            websocket: options.0.limits.websocket_config(),
         })
     }
 
@@ -580,11 +628,11 @@ impl ClientOptionsBuilder {
         } else {
             self.config
         };
-        Ok(ClientOptions {
+        Ok(ClientOptions(Arc::new(Options {
             proxy,
             resolve: self.resolve.into(),
             endpoint,
-            config,
+            config: Arc::new(config),
             headers: self.headers,
             subprotocols: self.subprotocols.into(),
             tls: self.tls,
@@ -592,7 +640,7 @@ impl ClientOptionsBuilder {
             limits: self.limits,
             event_capacity: self.event_capacity,
             command_capacity: self.command_capacity,
-        })
+        })))
     }
 }
 

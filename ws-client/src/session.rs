@@ -81,7 +81,7 @@ impl Session {
     /// A session for `options`, in [`State::Closed`] until [`start`](Self::start).
     pub(crate) fn new(options: &ClientOptions) -> Self {
         Session {
-            supervisor: Supervisor::new(options.config().clone(), options.seed()),
+            supervisor: Supervisor::new(options.shared_config(), options.seed()),
             label: options.label(),
             events: VecDeque::new(),
             pending_error: None,
@@ -289,6 +289,15 @@ impl Session {
     /// The next event for the application. Drain until `None` after every call.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Gives back the memory of the drained event queues (its own and the supervisor's); see
+    /// [`Supervisor::release_idle_memory`].
+    pub(crate) fn release_idle_memory(&mut self) {
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+            self.supervisor.release_idle_memory();
+        }
     }
 
     /// The earliest deadline: wake up no later than this and [`tick`](Self::tick).

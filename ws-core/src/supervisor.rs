@@ -1,6 +1,7 @@
 //! The supervisor: one logical connection that survives many transports.
 
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 use core::time::Duration;
 
 use crate::backoff::Backoff;
@@ -38,7 +39,9 @@ const MAX_TIMERS_PER_TICK: usize = 64;
 /// See the [crate documentation](crate) for the driver loop.
 #[derive(Debug)]
 pub struct Supervisor {
-    config: Config,
+    /// Shared: a fleet of clients started with the same options holds one copy (~400 bytes)
+    /// instead of one per connection.
+    config: Arc<Config>,
     rng: Rng,
     backoff: Backoff,
     phase: Phase,
@@ -64,8 +67,10 @@ impl Supervisor {
     /// A supervisor in [`State::Closed`]; call [`connect`](Self::connect) to start.
     ///
     /// `seed` drives the backoff jitter. Drivers seed it from OS entropy so a fleet spreads
-    /// out; tests fix it to replay a schedule exactly.
-    pub fn new(config: Config, seed: u64) -> Self {
+    /// out; tests fix it to replay a schedule exactly. `config` may be shared with other
+    /// supervisors (an `Arc<Config>`).
+    pub fn new(config: impl Into<Arc<Config>>, seed: u64) -> Self {
+        let config = config.into();
         Supervisor {
             backoff: Backoff::new(&config),
             config,
@@ -359,6 +364,16 @@ impl Supervisor {
     #[must_use]
     pub fn next_deadline(&self) -> Option<(Instant, TimerReason)> {
         self.timers.next()
+    }
+
+    /// Gives back the memory of the action and event queues, if both are drained. They keep
+    /// their capacity between calls, so that a busy connection allocates nothing per message;
+    /// a driver calls this rarely (e.g. once per heartbeat), so that an idle one holds none.
+    pub fn release_idle_memory(&mut self) {
+        if self.actions.is_empty() && self.events.is_empty() {
+            self.actions = VecDeque::new();
+            self.events = VecDeque::new();
+        }
     }
 
     // ----- internals ------------------------------------------------------------------------

@@ -58,3 +58,22 @@ fn queueing_during_an_outage_allocates_only_up_to_the_queue_capacity() {
     });
     assert_eq!(info.count_total, 0, "{info:?}");
 }
+
+#[test]
+fn released_queues_are_allocated_again_once_then_kept() {
+    let mut steady = SteadyState::new();
+    steady.sup.release_idle_memory();
+    let again = allocation_counter::measure(|| {
+        steady.message_out();
+        steady.message_in();
+    });
+    // The action queue and the event queue, given back and grown again.
+    assert_eq!(again.count_total, 2, "{again:?}");
+    let kept = allocation_counter::measure(|| {
+        for _ in 0..100 {
+            steady.message_out();
+            steady.message_in();
+        }
+    });
+    assert_eq!(kept.count_total, 0, "{kept:?}");
+}

@@ -18,14 +18,14 @@ use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::tungstenite::Error as WireError;
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async_with_config};
+use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 use ws_client::runtime::{Connected, Dial, FailFastUtf8, dial};
 use ws_client::rustls::ClientConfig;
 use ws_client::rustls::pki_types::ServerName;
 use ws_client::{Attempt, ClientOptions, Error};
 
 /// The socket of an open connection.
-pub(crate) type Socket = WebSocketStream<Checked<MaybeTlsStream<Conn>>>;
+pub(crate) type Socket = WebSocketStream<Checked<Stream>>;
 
 /// The byte stream under the WebSocket's own TLS: TCP to the server or to a proxy, or TLS to
 /// an `https://` proxy.
@@ -83,6 +83,58 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The bytes under the WebSocket: a [`Conn`] for `ws://`, or TLS to the server over one.
+///
+/// Not tokio-tungstenite's `MaybeTlsStream`, which holds the rustls connection inline: every
+/// plain connection would carry its ~1 KiB for the life of the socket. Boxed, TLS costs a
+/// pointer when unused.
+pub(crate) enum Stream {
+    /// `ws://`.
+    Plain(Conn),
+    /// `wss://`.
+    Tls(Box<TlsStream<Conn>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(conn) => Pin::new(conn).poll_read(cx, buf),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(conn) => Pin::new(conn).poll_write(cx, buf),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(conn) => Pin::new(conn).poll_flush(cx),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(conn) => Pin::new(conn).poll_shutdown(cx),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -148,7 +200,7 @@ struct TokioDial;
 impl Dial for TokioDial {
     type Tcp = TcpStream;
     type Conn = Conn;
-    type Stream = MaybeTlsStream<Conn>;
+    type Stream = Stream;
     type Socket = Socket;
 
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
@@ -188,8 +240,8 @@ impl Dial for TokioDial {
         conn.flush().await
     }
 
-    fn unencrypted(&self, conn: Conn) -> MaybeTlsStream<Conn> {
-        MaybeTlsStream::Plain(conn)
+    fn unencrypted(&self, conn: Conn) -> Stream {
+        Stream::Plain(conn)
     }
 
     async fn tls_to_server(
@@ -197,15 +249,15 @@ impl Dial for TokioDial {
         config: Arc<ClientConfig>,
         name: ServerName<'static>,
         conn: Conn,
-    ) -> io::Result<MaybeTlsStream<Conn>> {
+    ) -> io::Result<Stream> {
         let tls = TlsConnector::from(config).connect(name, conn).await?;
-        Ok(MaybeTlsStream::Rustls(tls))
+        Ok(Stream::Tls(Box::new(tls)))
     }
 
     async fn upgrade(
         &self,
         request: Request,
-        stream: MaybeTlsStream<Conn>,
+        stream: Stream,
         config: WebSocketConfig,
     ) -> Result<(Socket, Response), WireError> {
         let stream = Checked {

@@ -12,7 +12,7 @@ use tokio::time::Sleep;
 use ws_client::runtime::{BoxFuture, Connected, Runtime, Timer};
 use ws_client::{Attempt, ClientOptions, Error};
 
-use crate::connect::{Socket, connect};
+use crate::connect::{Socket, Stream, connect};
 
 /// The tokio runtime the client runs on.
 #[derive(Debug)]
@@ -40,8 +40,8 @@ impl Runtime for Tokio {
 
     fn poll_read_ready(socket: &Socket, cx: &mut Context<'_>) -> Poll<()> {
         match socket.get_ref().get_ref() {
-            tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.poll_read_ready(cx).map(|_| ()),
-            _ => Poll::Ready(()),
+            Stream::Plain(conn) => conn.poll_read_ready(cx).map(|_| ()),
+            Stream::Tls(_) => Poll::Ready(()),
         }
     }
 }

@@ -118,11 +118,21 @@ pub(super) struct State<T> {
     /// Senders waiting for the receiver to close the channel or go.
     pub(super) closing: Waiters,
     next_waiter: u64,
+    /// The queue's storage goes once the receiver empties it ([`Sender::release_when_drained`]).
+    release: bool,
 }
 
 impl<T> State<T> {
     fn has_room(&self) -> bool {
         !self.closed && self.queue.len() < self.capacity
+    }
+
+    /// After a value was taken out.
+    fn taken(&mut self) {
+        if self.release && self.queue.is_empty() {
+            self.queue = VecDeque::new();
+            self.release = false;
+        }
     }
 }
 
@@ -171,6 +181,7 @@ pub(crate) fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         room: Waiters::default(),
         closing: Waiters::default(),
         next_waiter: 0,
+        release: false,
     }));
     let sender = Sender {
         shared: Arc::clone(&shared),
@@ -362,6 +373,16 @@ impl<T> Sender<T> {
         forget(&self.shared, room, closing);
     }
 
+    /// Lets the queue's storage go the next time it is empty (now, if it is). The queue keeps
+    /// its capacity otherwise, so that a busy channel allocates nothing per value; called
+    /// rarely (once per heartbeat), this frees it while the connection is idle, backlog
+    /// included.
+    pub(crate) fn release_when_drained(&self) {
+        let mut state = lock(&self.shared);
+        state.release = true;
+        state.taken();
+    }
+
     /// This sender sends no more (its sends are refused as closed): once every sender is
     /// detached or dropped, the receiver sees the end after the values still queued.
     pub(crate) fn detach(&mut self) {
@@ -486,6 +507,7 @@ impl<T> Receiver<T> {
         let mut state = lock(&self.shared);
         let mut deferred = Deferred::default();
         let outcome = if let Some(value) = state.queue.pop_front() {
+            state.taken();
             deferred.wake(state.room.pop());
             Poll::Ready(Some(value))
         } else if state.closed || state.senders == 0 {
@@ -525,6 +547,7 @@ impl<T> Receiver<T> {
         let value = state.queue.pop_front();
         let mut deferred = Deferred::default();
         if value.is_some() {
+            state.taken();
             deferred.wake(state.room.pop());
         } else {
             state.asked = true;

@@ -515,3 +515,32 @@ fn the_ends_and_their_futures_can_move_between_threads() {
     send(&sender.send(1));
     send(&sender.closed());
 }
+
+#[test]
+fn storage_released_when_drained_goes_once_the_queue_is_empty_and_only_once() {
+    let (sender, receiver) = bounded(8);
+    let cx = Context::from_waker(Waker::noop());
+    for value in 0..5 {
+        sender.try_send(value).ok().unwrap();
+    }
+    sender.release_when_drained();
+    assert!(lock(&sender.shared).queue.capacity() >= 5, "not empty yet");
+    for value in 0..5 {
+        assert_eq!(receiver.poll_recv(&cx), Poll::Ready(Some(value)));
+    }
+    assert_eq!(
+        lock(&sender.shared).queue.capacity(),
+        0,
+        "the last value took it"
+    );
+    // Until the next release, the queue keeps what it grows to again.
+    sender.try_send(5).ok().unwrap();
+    assert_eq!(receiver.try_recv(), Some(5));
+    assert!(lock(&sender.shared).queue.capacity() > 0);
+    sender.release_when_drained();
+    assert_eq!(
+        lock(&sender.shared).queue.capacity(),
+        0,
+        "empty already: at once"
+    );
+}

@@ -49,6 +49,7 @@ use crate::endpoint::BoxFuture;
 use crate::error::{Error, Stage};
 use crate::event::Event;
 use crate::events::{EventSender, Events};
+use crate::inbox::Inbox;
 use crate::options::ClientOptions;
 use crate::outbox::Outbox;
 use crate::runtime::{Connected, Runtime, Timer};
@@ -144,6 +145,8 @@ struct Inner<R: Runtime> {
     writes: Writes,
     /// The last read found no complete frame: ask the runtime before reading again.
     inbound_idle: bool,
+    /// Where small received payloads are copied, so that tungstenite can reuse its buffer.
+    inbox: Inbox,
     closing: Option<Closing<R::Socket>>,
     peer_fault: Option<PeerFault>,
     commands: CommandReceiver,
@@ -167,6 +170,7 @@ impl<R: Runtime> Driver<R> {
         });
         let client = Client::new(command_sender, status.clone(), options.label().into());
         let inner = Inner {
+            inbox: Inbox::new(options.limits().read_buffer_size),
             timer: runtime.timer(),
             runtime,
             outbox: Outbox::new(sender, options.event_capacity()),
@@ -383,7 +387,9 @@ impl<R: Runtime> Inner<R> {
     }
 
     fn forward_events(&mut self) {
+        let mut heartbeat = false;
         while let Some(event) = self.session.poll_event() {
+            heartbeat |= matches!(event, Event::Rtt(_));
             if matches!(event, Event::Closed) {
                 self.refuse_late_sends();
                 // Their rejections go out first: `Closed` stays the last event.
@@ -393,6 +399,17 @@ impl<R: Runtime> Inner<R> {
             }
             self.outbox.push(event);
         }
+        if heartbeat {
+            self.release_idle_memory();
+        }
+    }
+
+    /// Once per heartbeat, lets go of the storage the event queues grew to: each keeps its
+    /// capacity otherwise, so that traffic allocates nothing per message, and an idle
+    /// connection would hold what its busiest moment (or an unread backlog) needed.
+    fn release_idle_memory(&mut self) {
+        self.session.release_idle_memory();
+        self.outbox.sink_mut().release_when_drained();
     }
 
     /// The client has just stopped for good. Closes the command channel, so that every later
@@ -573,6 +590,7 @@ impl<R: Runtime> Inner<R> {
             self.inbound_idle = false;
             progress = true;
             let now = self.now();
+            let item = item.map(|read| read.map(|message| self.inbox.adopt(message)));
             match item {
                 Some(Ok(message)) => match self.session.received(connection, message, now) {
                     Received::Continue => {}
