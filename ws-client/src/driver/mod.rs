@@ -147,6 +147,8 @@ struct Inner<R: Runtime> {
     inbound_idle: bool,
     /// Where small received payloads are copied, so that tungstenite can reuse its buffer.
     inbox: Inbox,
+    /// A message went in or out since the last heartbeat: the queues are in use.
+    busy: bool,
     closing: Option<Closing<R::Socket>>,
     peer_fault: Option<PeerFault>,
     commands: CommandReceiver,
@@ -171,6 +173,7 @@ impl<R: Runtime> Driver<R> {
         let client = Client::new(command_sender, status.clone(), options.label().into());
         let inner = Inner {
             inbox: Inbox::new(options.limits().read_buffer_size),
+            busy: false,
             timer: runtime.timer(),
             runtime,
             outbox: Outbox::new(sender, options.event_capacity()),
@@ -390,6 +393,7 @@ impl<R: Runtime> Inner<R> {
         let mut heartbeat = false;
         while let Some(event) = self.session.poll_event() {
             heartbeat |= matches!(event, Event::Rtt(_));
+            self.busy |= matches!(event, Event::Message(_));
             if matches!(event, Event::Closed) {
                 self.refuse_late_sends();
                 // Their rejections go out first: `Closed` stays the last event.
@@ -399,14 +403,16 @@ impl<R: Runtime> Inner<R> {
             }
             self.outbox.push(event);
         }
-        if heartbeat {
+        if heartbeat && !std::mem::replace(&mut self.busy, false) {
             self.release_idle_memory();
         }
     }
 
-    /// Once per heartbeat, lets go of the storage the event queues grew to: each keeps its
-    /// capacity otherwise, so that traffic allocates nothing per message, and an idle
-    /// connection would hold what its busiest moment (or an unread backlog) needed.
+    /// At a heartbeat with no message in or out since the previous one, lets go of the
+    /// storage the event queues grew to: each keeps its capacity otherwise, so that traffic
+    /// allocates nothing per message (nor per ping), and an idle connection would hold what
+    /// its busiest moment (or an unread backlog) needed. An idle connection pays for it with
+    /// a few small allocations per `ping_interval`.
     fn release_idle_memory(&mut self) {
         self.session.release_idle_memory();
         self.outbox.sink_mut().release_when_drained();
@@ -624,6 +630,7 @@ impl<R: Runtime> Inner<R> {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(command)) => {
                     progress = true;
+                    self.busy = true;
                     let now = self.now();
                     self.session.command(command, now);
                 }
