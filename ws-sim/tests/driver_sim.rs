@@ -121,6 +121,10 @@ fn the_driver_bench_moves_every_message() {
         assert_eq!(after.fed - before.fed, 80, "{kind:?}");
         assert_eq!(after.read - before.read, 70, "{kind:?}");
         assert_eq!(after.delivered - before.delivered, 70, "{kind:?}");
-        assert_eq!(after.polls - before.polls, 150, "{kind:?}: one poll per wake-up");
+        assert_eq!(
+            after.polls - before.polls,
+            150,
+            "{kind:?}: one poll per wake-up"
+        );
     }
 }

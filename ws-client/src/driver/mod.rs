@@ -51,7 +51,7 @@ use crate::options::ClientOptions;
 use crate::outbox::Outbox;
 use crate::runtime::{Connected, Runtime, Timer};
 use crate::session::{Received, Session, Work};
-use crate::status::{SharedStatus, Status};
+use crate::status::{SharedStatus, Status, StatusPublisher};
 
 /// Frames or commands taken per source per wake-up, so one busy source cannot starve the
 /// others (or the timer).
@@ -135,7 +135,7 @@ struct Inner<R: Runtime> {
     commands: CommandReceiver,
     commands_closed: bool,
     outbox: Outbox<EventSender>,
-    status: SharedStatus,
+    status: StatusPublisher,
 }
 
 impl<R: Runtime> Driver<R> {
@@ -166,7 +166,7 @@ impl<R: Runtime> Driver<R> {
             closing: None,
             commands,
             commands_closed: false,
-            status: status.clone(),
+            status: StatusPublisher::new(status.clone()),
         };
         let driver = Driver {
             span: tracing::info_span!("ws_client", url = %inner.options.label()),
@@ -245,7 +245,7 @@ impl<R: Runtime> Inner<R> {
     fn drain(&mut self) -> bool {
         self.carry_out_work();
         // Status first: an application that sees an event finds `state()` up to date.
-        self.status.set(Status::of(&self.session));
+        self.status.publish(&self.session);
         self.forward_events();
         self.session.is_closed() && self.outbox.is_empty() && self.closing.is_none()
     }
