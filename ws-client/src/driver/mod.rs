@@ -61,6 +61,22 @@ const BATCH: usize = 64;
 /// that always has work must not monopolise a worker.
 const LOOPS_PER_POLL: usize = 16;
 
+/// The sources found pending in this `poll`, their waker registered: any change to them
+/// wakes the driver, so the passes after the first skip them until `poll` returns. A
+/// message costs two wake-ups and four passes; each source is asked once per wake-up,
+/// not once per pass.
+#[derive(Clone, Copy, Default, Debug)]
+#[allow(clippy::struct_excessive_bools)] // one flag per source, all reset together
+struct Registered {
+    commands: bool,
+    /// The open socket (a read came up empty, or the runtime says nothing arrived).
+    read: bool,
+    /// The application's event stream, for being dropped.
+    dropped: bool,
+    /// The timer, at the deadline `armed`.
+    timer: bool,
+}
+
 /// Where the writes fed to the socket are.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Writes {
@@ -131,6 +147,7 @@ struct Inner<R: Runtime> {
     writes: Writes,
     /// The last read found no complete frame: ask the runtime before reading again.
     inbound_idle: bool,
+    registered: Registered,
     closing: Option<Closing<R::Socket>>,
     commands: CommandReceiver,
     commands_closed: bool,
@@ -163,6 +180,7 @@ impl<R: Runtime> Driver<R> {
             transport: Transport::None,
             writes: Writes::Flushed,
             inbound_idle: false,
+            registered: Registered::default(),
             closing: None,
             commands,
             commands_closed: false,
@@ -212,6 +230,8 @@ impl<R: Runtime> Inner<R> {
             let now = self.now();
             self.session.start(now);
         }
+        // A new `poll` may come with a new waker, and is asked to look at everything.
+        self.registered = Registered::default();
         for _ in 0..LOOPS_PER_POLL {
             if self.drain() {
                 self.finish();
@@ -386,6 +406,7 @@ impl<R: Runtime> Inner<R> {
         }
         self.timer.set(deadline);
         self.armed = deadline;
+        self.registered.timer = false;
     }
 
     /// Polls every source once; ready if any of them made progress.
@@ -396,10 +417,14 @@ impl<R: Runtime> Inner<R> {
         progress |= self.poll_inbound(cx);
         progress |= self.poll_commands(cx);
         progress |= self.poll_event_room(cx);
-        if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
-            // A fired timer needs setting again, even to the same deadline.
-            self.armed = None;
-            progress = true;
+        if self.armed.is_some() && !self.registered.timer {
+            if self.timer.poll_expired(cx).is_ready() {
+                // A fired timer needs setting again, even to the same deadline.
+                self.armed = None;
+                progress = true;
+            } else {
+                self.registered.timer = true;
+            }
         }
         if progress {
             Poll::Ready(())
@@ -503,10 +528,15 @@ impl<R: Runtime> Inner<R> {
             // The application is behind: leave frames in the socket so TCP pushes back.
             return false;
         }
+        // Idle only on the socket that registered: a new one starts out not idle.
+        if self.inbound_idle && self.registered.read {
+            return false;
+        }
         if self.inbound_idle
             && let Transport::Open { socket, .. } = &self.transport
             && R::poll_read_ready(socket, cx).is_pending()
         {
+            self.registered.read = true;
             return false;
         }
         let mut progress = false;
@@ -520,6 +550,7 @@ impl<R: Runtime> Inner<R> {
             let connection = *connection;
             let Poll::Ready(item) = Pin::new(socket.as_mut()).poll_next(cx) else {
                 self.inbound_idle = true;
+                self.registered.read = true;
                 break;
             };
             self.inbound_idle = false;
@@ -547,6 +578,7 @@ impl<R: Runtime> Inner<R> {
     /// the channel instead, and come back once the client has closed (`refuse_late_sends`).
     fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
         if self.commands_closed
+            || self.registered.commands
             || self.writes == Writes::Blocked
             || !self.outbox.may_take_commands()
             || self.session.state() == ws_core::State::Closing
@@ -565,7 +597,10 @@ impl<R: Runtime> Inner<R> {
                     self.commands_closed = true;
                     return true;
                 }
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.registered.commands = true;
+                    break;
+                }
             }
         }
         progress
@@ -575,10 +610,13 @@ impl<R: Runtime> Inner<R> {
         if self.outbox.is_closed() {
             return false;
         }
-        if self.outbox.sink_mut().poll_dropped(cx).is_ready() {
-            // The application dropped its event stream: events are discarded from now on.
-            self.outbox.close();
-            return true;
+        if !self.registered.dropped {
+            if self.outbox.sink_mut().poll_dropped(cx).is_ready() {
+                // The application dropped its event stream: events are discarded from now on.
+                self.outbox.close();
+                return true;
+            }
+            self.registered.dropped = true;
         }
         if self.outbox.is_empty() {
             return false;
