@@ -404,6 +404,15 @@ impl<R: Runtime> Inner<R> {
         if self.armed == deadline {
             return;
         }
+        // A deadline that moved later (the heartbeat, pushed back by every frame read) is
+        // left where it was: the timer fires early, the tick finds nothing due, and the timer
+        // is set to the new deadline then. One early wake-up per heartbeat interval instead of
+        // a timer reset per message (several times the rest of a message's work on tokio).
+        if let (Some(armed), Some(later)) = (self.armed, deadline)
+            && later > armed
+        {
+            return;
+        }
         self.timer.set(deadline);
         self.armed = deadline;
         self.registered.timer = false;
