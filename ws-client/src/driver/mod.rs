@@ -140,6 +140,8 @@ struct Inner<R: Runtime> {
     /// The origin of the supervisor's clock, set on the first poll: a driver spawned late
     /// does not start with its connect timeout already spent.
     origin: Option<Instant>,
+    /// The clock as read in this pass of the loop, shared by its inputs and its tick.
+    pass_now: Option<ws_core::Instant>,
     timer: R::Timer,
     /// The deadline the timer is set to; `None` once it fired (or while there is none).
     armed: Option<Instant>,
@@ -176,6 +178,7 @@ impl<R: Runtime> Driver<R> {
             options: Arc::new(options),
             session,
             origin: None,
+            pass_now: None,
             armed: None,
             transport: Transport::None,
             writes: Writes::Flushed,
@@ -233,6 +236,7 @@ impl<R: Runtime> Inner<R> {
         // A new `poll` may come with a new waker, and is asked to look at everything.
         self.registered = Registered::default();
         for _ in 0..LOOPS_PER_POLL {
+            self.pass_now = None;
             if self.drain() {
                 self.finish();
                 return Poll::Ready(());
@@ -253,11 +257,18 @@ impl<R: Runtime> Inner<R> {
     }
 
     /// The supervisor's clock: time since the driver first ran, on the runtime's clock. The
-    /// first call starts it.
+    /// first call starts it. Read once per pass (a pass takes microseconds, and reading the
+    /// clock is a good part of a message's work): what a pass takes in and its tick share the
+    /// reading, except after the timer fired, whose tick reads it afresh.
     fn now(&mut self) -> ws_core::Instant {
+        if let Some(now) = self.pass_now {
+            return now;
+        }
         let now = self.runtime.now();
         let origin = *self.origin.get_or_insert(now);
-        ws_core::Instant::from_duration(now.saturating_duration_since(origin))
+        let now = ws_core::Instant::from_duration(now.saturating_duration_since(origin));
+        self.pass_now = Some(now);
+        now
     }
 
     /// Carries out the supervisor's work and hands its events on; `true` once the client has
@@ -430,6 +441,7 @@ impl<R: Runtime> Inner<R> {
             if self.timer.poll_expired(cx).is_ready() {
                 // A fired timer needs setting again, even to the same deadline.
                 self.armed = None;
+                self.pass_now = None;
                 progress = true;
             } else {
                 self.registered.timer = true;
