@@ -75,6 +75,8 @@ pub(crate) struct Session {
     last_now: Instant,
     /// Where heartbeat pings are written, reused from one ping to the next.
     ping_buffer: BytesMut,
+    /// Bumped by every call into the supervisor that may have changed it.
+    generation: u64,
 }
 
 impl Session {
@@ -90,6 +92,7 @@ impl Session {
             abandoned: false,
             last_now: Instant::ZERO,
             ping_buffer: BytesMut::new(),
+            generation: 0,
         }
     }
 
@@ -315,6 +318,13 @@ impl Session {
         self.supervisor.stats()
     }
 
+    /// Changes whenever the supervisor may have changed (its state, its counters): the
+    /// driver publishes the status after every pass of its loop, and most passes change
+    /// nothing, which this tells without building and comparing the counters.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Whether the client has stopped for good (closed, gave up, or failed permanently).
     pub(crate) fn is_closed(&self) -> bool {
         self.supervisor.state() == State::Closed
@@ -327,8 +337,10 @@ impl Session {
         self.collect();
     }
 
-    /// Moves the supervisor's events into ours, translated, in order.
+    /// Moves the supervisor's events into ours, translated, in order. Called after every
+    /// call that may change the supervisor, so it also marks the change.
     fn collect(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
         while let Some(event) = self.supervisor.poll_event() {
             let event = match event {
                 CoreEvent::Connecting { attempt } => {
@@ -445,6 +457,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::Status;
     use std::time::Duration;
     use tungstenite::http::Response as HttpResponse;
     use ws_core::{Config, Message, SendErrorKind, TransportError};
@@ -594,6 +607,41 @@ mod tests {
         let _ = drain(&mut stopped);
         stopped.abandon(Instant::from_millis(1));
         assert!(stopped.poll_work().is_none() && stopped.poll_event().is_none());
+    }
+
+    /// The driver publishes the status only when the generation moved: every change of the
+    /// state or the counters must move it.
+    #[test]
+    fn every_change_of_state_or_counters_moves_the_generation() {
+        let mut session = session(Config::default());
+        let connection = open(&mut session);
+        let mut seen = (session.generation(), Status::of(&session));
+        let step = |session: &Session, seen: &mut (u64, Status), what: &str| {
+            let now = (session.generation(), Status::of(session));
+            assert_ne!(now.0, seen.0, "{what}: the generation did not move");
+            assert_ne!(now.1, seen.1, "{what} changed nothing");
+            *seen = now;
+        };
+        session.command(Command::Send(Message::from("out")), Instant::from_millis(1));
+        step(&session, &mut seen, "send");
+        while session.poll_work().is_some() {}
+        let text = WireMessage::Text("in".into());
+        let _ = session.received(connection, text, Instant::from_millis(2));
+        step(&session, &mut seen, "receive");
+        let _ = drain(&mut session);
+        assert_eq!(session.generation(), seen.0, "draining changes nothing");
+        session.tick(Instant::from_millis(60_000));
+        step(&session, &mut seen, "tick");
+        assert_eq!(session.state(), State::Open);
+        session.command(
+            Command::Close {
+                code: CloseCode::NORMAL,
+                reason: Text::new(),
+            },
+            Instant::from_millis(61_000),
+        );
+        step(&session, &mut seen, "close");
+        assert_eq!(seen.1.state, State::Closing);
     }
 
     #[test]

@@ -82,6 +82,39 @@ impl SharedStatus {
     }
 }
 
+/// The driver's end of the status cell. The driver publishes after every pass of its loop,
+/// and most passes change nothing (a wake-up that found no work, the pass that only flushes):
+/// the session's generation tells so without a lock, or building and comparing the counters.
+pub(crate) struct StatusPublisher {
+    shared: SharedStatus,
+    /// The session's generation when it was last published (`None`: never).
+    generation: Option<u64>,
+}
+
+impl StatusPublisher {
+    /// The publisher of `shared`.
+    pub(crate) fn new(shared: SharedStatus) -> Self {
+        StatusPublisher {
+            shared,
+            generation: None,
+        }
+    }
+
+    /// Publishes the session's status, unless nothing changed since it was last published.
+    pub(crate) fn publish(&mut self, session: &Session) {
+        let generation = Some(session.generation());
+        if generation != self.generation {
+            self.generation = generation;
+            self.shared.set(Status::of(session));
+        }
+    }
+
+    /// The driver has finished (see [`SharedStatus::finish`]).
+    pub(crate) fn finish(&self) {
+        self.shared.finish();
+    }
+}
+
 fn wake_all(watchers: Vec<Waker>) {
     for watcher in watchers {
         watcher.wake();

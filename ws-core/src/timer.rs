@@ -55,20 +55,50 @@ impl TimerReason {
 
 /// The deadlines, indexed by reason. Ties are broken by the reason's order, so the firing
 /// order is deterministic.
+///
+/// The earliest is kept up to date as deadlines change: a driver asks for it several times
+/// per message (to arm its timer, to decide whether to tick), while a busy connection changes
+/// one deadline per message at most (the heartbeat's, pushed back by each frame read).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Timers {
     deadlines: [Option<Instant>; 8],
+    /// The earliest deadline and its slot.
+    earliest: Option<(Instant, usize)>,
 }
 
 impl Timers {
     /// Arms `reason` at `at`. A deadline that saturated at [`Instant::MAX`] is "never": firing
     /// it would re-arm at the same instant and spin.
     pub(crate) fn set(&mut self, reason: TimerReason, at: Instant) {
-        self.deadlines[reason as usize] = (at < Instant::MAX).then_some(at);
+        let index = reason as usize;
+        let at = (at < Instant::MAX).then_some(at);
+        self.deadlines[index] = at;
+        match (at, self.earliest) {
+            (Some(at), None) => self.earliest = Some((at, index)),
+            (Some(at), Some((best, best_index)))
+                if at < best || (at == best && index < best_index) =>
+            {
+                self.earliest = Some((at, index));
+            }
+            _ if self
+                .earliest
+                .is_some_and(|(_, best_index)| best_index == index) =>
+            {
+                self.find_earliest();
+            }
+            _ => {}
+        }
     }
 
     pub(crate) fn clear(&mut self, reason: TimerReason) {
-        self.deadlines[reason as usize] = None;
+        let index = reason as usize;
+        self.deadlines[index] = None;
+        if self
+            .earliest
+            .is_some_and(|(_, best_index)| best_index == index)
+        {
+            self.find_earliest();
+        }
     }
 
     pub(crate) fn get(&self, reason: TimerReason) -> Option<Instant> {
@@ -81,8 +111,14 @@ impl Timers {
         }
     }
 
-    /// The earliest deadline and its reason. Called on every wake-up, so a plain loop.
+    /// The earliest deadline and its reason.
     pub(crate) fn next(&self) -> Option<(Instant, TimerReason)> {
+        self.earliest
+            .map(|(at, index)| (at, TimerReason::ALL[index]))
+    }
+
+    /// Finds the earliest deadline again, after the one that was earliest moved or went.
+    fn find_earliest(&mut self) {
         let mut earliest: Option<(Instant, usize)> = None;
         for (index, deadline) in self.deadlines.iter().enumerate() {
             if let Some(at) = *deadline
@@ -91,7 +127,7 @@ impl Timers {
                 earliest = Some((at, index));
             }
         }
-        earliest.map(|(at, index)| (at, TimerReason::ALL[index]))
+        self.earliest = earliest;
     }
 }
 
@@ -115,6 +151,31 @@ mod tests {
             timers.next(),
             Some((Instant::from_millis(5), TimerReason::ReconnectBackoff))
         );
+    }
+
+    proptest::proptest! {
+        /// The earliest kept as deadlines change is the one a scan of every slot finds.
+        #[test]
+        fn the_earliest_kept_is_the_earliest_there_is(
+            changes in proptest::collection::vec((0usize..8, proptest::option::of(0u64..20)), 0..64)
+        ) {
+            let mut timers = Timers::default();
+            for (slot, at) in changes {
+                let reason = TimerReason::ALL[slot];
+                match at {
+                    Some(at) => timers.set(reason, Instant::from_millis(at)),
+                    None => timers.clear(reason),
+                }
+                let scanned = timers
+                    .deadlines
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, at)| at.map(|at| (at, index)))
+                    .min()
+                    .map(|(at, index)| (at, TimerReason::ALL[index]));
+                proptest::prop_assert_eq!(timers.next(), scanned);
+            }
+        }
     }
 
     #[test]

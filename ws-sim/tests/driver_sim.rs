@@ -105,3 +105,26 @@ fn with_protocol_heartbeats_pings_allocate_nothing() {
     assert_eq!(sim.allocations(), 0, "allocations with {pings} pings");
     sim.wind_down().unwrap();
 }
+
+/// The driver benchmark's runtime (`benches/driver_messages.rs`) carries every message both
+/// ways, one wake-up per message and direction, so what it counts is the real path.
+#[test]
+fn the_driver_bench_moves_every_message() {
+    use ws_sim::driver::bench::{Kind, MessageBench};
+    for kind in [Kind::Binary, Kind::Text] {
+        let mut bench = MessageBench::new(kind, 20);
+        let before = bench.counters();
+        bench.echo(50);
+        bench.send(30);
+        bench.receive(20);
+        let after = bench.counters();
+        assert_eq!(after.fed - before.fed, 80, "{kind:?}");
+        assert_eq!(after.read - before.read, 70, "{kind:?}");
+        assert_eq!(after.delivered - before.delivered, 70, "{kind:?}");
+        assert_eq!(
+            after.polls - before.polls,
+            150,
+            "{kind:?}: one poll per wake-up"
+        );
+    }
+}

@@ -91,6 +91,12 @@ impl Deferred {
     /// Releases the lock, then wakes and drops what was taken out under it.
     fn release<T>(self, state: MutexGuard<'_, State<T>>) {
         drop(state);
+        // Most operations take nothing out: skipping the iteration over empty slots, and
+        // their drop, is a sizeable share of a send or a receive.
+        if self.wake.iter().chain(&self.drop).all(Option::is_none) {
+            std::mem::forget(self);
+            return;
+        }
         for waker in self.wake.into_iter().flatten() {
             waker.wake();
         }

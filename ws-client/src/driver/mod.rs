@@ -54,7 +54,7 @@ use crate::options::ClientOptions;
 use crate::outbox::Outbox;
 use crate::runtime::{Connected, Runtime, Timer};
 use crate::session::{Received, Session, Work};
-use crate::status::{SharedStatus, Status};
+use crate::status::{SharedStatus, Status, StatusPublisher};
 
 /// Frames or commands taken per source per wake-up, so one busy source cannot starve the
 /// others (or the timer).
@@ -63,6 +63,22 @@ const BATCH: usize = 64;
 /// Loops per `poll` before the driver hands the thread back to the executor: a connection
 /// that always has work must not monopolise a worker.
 const LOOPS_PER_POLL: usize = 16;
+
+/// The sources found pending in this `poll`, their waker registered: any change to them
+/// wakes the driver, so the passes after the first skip them until `poll` returns. A
+/// message costs two wake-ups and four passes; each source is asked once per wake-up,
+/// not once per pass.
+#[derive(Clone, Copy, Default, Debug)]
+#[allow(clippy::struct_excessive_bools)] // one flag per source, all reset together
+struct Registered {
+    commands: bool,
+    /// The open socket (a read came up empty, or the runtime says nothing arrived).
+    read: bool,
+    /// The application's event stream, for being dropped.
+    dropped: bool,
+    /// The timer, at the deadline `armed`.
+    timer: bool,
+}
 
 /// Where the writes fed to the socket are.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -138,6 +154,8 @@ struct Inner<R: Runtime> {
     /// The origin of the supervisor's clock, set on the first poll: a driver spawned late
     /// does not start with its connect timeout already spent.
     origin: Option<Instant>,
+    /// The clock as read in this pass of the loop, shared by its inputs and its tick.
+    pass_now: Option<ws_core::Instant>,
     timer: R::Timer,
     /// The deadline the timer is set to; `None` once it fired (or while there is none).
     armed: Option<Instant>,
@@ -149,12 +167,13 @@ struct Inner<R: Runtime> {
     inbox: Inbox,
     /// A message went in or out since the last heartbeat: the queues are in use.
     busy: bool,
+    registered: Registered,
     closing: Option<Closing<R::Socket>>,
     peer_fault: Option<PeerFault>,
     commands: CommandReceiver,
     commands_closed: bool,
     outbox: Outbox<EventSender>,
-    status: SharedStatus,
+    status: StatusPublisher,
 }
 
 impl<R: Runtime> Driver<R> {
@@ -180,15 +199,17 @@ impl<R: Runtime> Driver<R> {
             options: Arc::new(options),
             session,
             origin: None,
+            pass_now: None,
             armed: None,
             transport: Transport::None,
             writes: Writes::Flushed,
             inbound_idle: false,
+            registered: Registered::default(),
             closing: None,
             peer_fault: None,
             commands,
             commands_closed: false,
-            status: status.clone(),
+            status: StatusPublisher::new(status.clone()),
         };
         let driver = Driver {
             span: tracing::info_span!("ws_client", url = %inner.options.label()),
@@ -234,7 +255,10 @@ impl<R: Runtime> Inner<R> {
             let now = self.now();
             self.session.start(now);
         }
+        // A new `poll` may come with a new waker, and is asked to look at everything.
+        self.registered = Registered::default();
         for _ in 0..LOOPS_PER_POLL {
+            self.pass_now = None;
             if self.drain() {
                 self.finish();
                 return Poll::Ready(());
@@ -255,11 +279,18 @@ impl<R: Runtime> Inner<R> {
     }
 
     /// The supervisor's clock: time since the driver first ran, on the runtime's clock. The
-    /// first call starts it.
+    /// first call starts it. Read once per pass (a pass takes microseconds, and reading the
+    /// clock is a good part of a message's work): what a pass takes in and its tick share the
+    /// reading, except after the timer fired, whose tick reads it afresh.
     fn now(&mut self) -> ws_core::Instant {
+        if let Some(now) = self.pass_now {
+            return now;
+        }
         let now = self.runtime.now();
         let origin = *self.origin.get_or_insert(now);
-        ws_core::Instant::from_duration(now.saturating_duration_since(origin))
+        let now = ws_core::Instant::from_duration(now.saturating_duration_since(origin));
+        self.pass_now = Some(now);
+        now
     }
 
     /// Carries out the supervisor's work and hands its events on; `true` once the client has
@@ -267,7 +298,7 @@ impl<R: Runtime> Inner<R> {
     fn drain(&mut self) -> bool {
         self.carry_out_work();
         // Status first: an application that sees an event finds `state()` up to date.
-        self.status.set(Status::of(&self.session));
+        self.status.publish(&self.session);
         self.forward_events();
         self.session.is_closed() && self.outbox.is_empty() && self.closing.is_none()
     }
@@ -446,8 +477,18 @@ impl<R: Runtime> Inner<R> {
         if self.armed == deadline {
             return;
         }
+        // A deadline that moved later (the heartbeat, pushed back by every frame read) is
+        // left where it was: the timer fires early, the tick finds nothing due, and the timer
+        // is set to the new deadline then. One early wake-up per heartbeat interval instead of
+        // a timer reset per message (several times the rest of a message's work on tokio).
+        if let (Some(armed), Some(later)) = (self.armed, deadline)
+            && later > armed
+        {
+            return;
+        }
         self.timer.set(deadline);
         self.armed = deadline;
+        self.registered.timer = false;
     }
 
     /// Polls every source once; ready if any of them made progress.
@@ -463,10 +504,15 @@ impl<R: Runtime> Inner<R> {
         progress |= self.poll_inbound(cx);
         progress |= self.poll_commands(cx);
         progress |= self.poll_event_room(cx);
-        if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
-            // A fired timer needs setting again, even to the same deadline.
-            self.armed = None;
-            progress = true;
+        if self.armed.is_some() && !self.registered.timer {
+            if self.timer.poll_expired(cx).is_ready() {
+                // A fired timer needs setting again, even to the same deadline.
+                self.armed = None;
+                self.pass_now = None;
+                progress = true;
+            } else {
+                self.registered.timer = true;
+            }
         }
         if progress {
             Poll::Ready(())
@@ -571,10 +617,15 @@ impl<R: Runtime> Inner<R> {
             // the peer broke the protocol: nothing after that is read.)
             return false;
         }
+        // Idle only on the socket that registered: a new one starts out not idle.
+        if self.inbound_idle && self.registered.read {
+            return false;
+        }
         if self.inbound_idle
             && let Transport::Open { socket, .. } = &self.transport
             && R::poll_read_ready(socket, cx).is_pending()
         {
+            self.registered.read = true;
             return false;
         }
         let mut progress = false;
@@ -591,6 +642,7 @@ impl<R: Runtime> Inner<R> {
             let connection = *connection;
             let Poll::Ready(item) = Pin::new(socket.as_mut()).poll_next(cx) else {
                 self.inbound_idle = true;
+                self.registered.read = true;
                 break;
             };
             self.inbound_idle = false;
@@ -619,6 +671,7 @@ impl<R: Runtime> Inner<R> {
     /// the channel instead, and come back once the client has closed (`refuse_late_sends`).
     fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
         if self.commands_closed
+            || self.registered.commands
             || self.writes == Writes::Blocked
             || !self.outbox.may_take_commands()
             || self.session.state() == ws_core::State::Closing
@@ -638,7 +691,10 @@ impl<R: Runtime> Inner<R> {
                     self.commands_closed = true;
                     return true;
                 }
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.registered.commands = true;
+                    break;
+                }
             }
         }
         progress
@@ -671,10 +727,13 @@ impl<R: Runtime> Inner<R> {
         if self.outbox.is_closed() {
             return false;
         }
-        if self.outbox.sink_mut().poll_dropped(cx).is_ready() {
-            // The application dropped its event stream: events are discarded from now on.
-            self.outbox.close();
-            return true;
+        if !self.registered.dropped {
+            if self.outbox.sink_mut().poll_dropped(cx).is_ready() {
+                // The application dropped its event stream: events are discarded from now on.
+                self.outbox.close();
+                return true;
+            }
+            self.registered.dropped = true;
         }
         if self.outbox.is_empty() {
             return false;

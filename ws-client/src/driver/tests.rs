@@ -296,6 +296,65 @@ fn a_socket_that_takes_no_writes_stops_the_commands_until_it_does() {
     assert_eq!(wire.flushed, 2);
 }
 
+/// Every frame read pushes the heartbeat back; the timer is not reset for it. It fires at the
+/// old deadline, early: nothing is due then, and it is set to the new one, where the ping
+/// goes out on time.
+#[test]
+fn a_deadline_pushed_back_by_frames_is_set_once_the_timer_fires_early() {
+    let mut harness = Harness::new(
+        |options| {
+            options.config(
+                Config::builder()
+                    .ping_interval(Duration::from_secs(1))
+                    .pong_timeout(Duration::from_secs(1))
+                    .build()
+                    .unwrap(),
+            )
+        },
+        false,
+    );
+    assert!(harness.poll().is_pending());
+    assert_eq!(harness.client().state(), ws_core::State::Open);
+    let sets = harness.timer_sets.load(Ordering::Relaxed);
+    let pings = |harness: &Harness| {
+        let wire = harness.wire();
+        wire.fed
+            .iter()
+            .filter(|message| matches!(message, WireMessage::Ping(_)))
+            .count()
+    };
+    for _ in 0..10 {
+        harness.advance(Duration::from_millis(50));
+        harness
+            .wire()
+            .inbound
+            .push_back(Ok(WireMessage::text("alive")));
+        assert!(harness.poll().is_pending());
+    }
+    assert_eq!(
+        harness.timer_sets.load(Ordering::Relaxed),
+        sets,
+        "not reset per frame"
+    );
+    // The first deadline: the timer fires, nothing is due, the timer moves to the last frame
+    // (at 500 ms) + 1 s.
+    harness.advance(Duration::from_millis(500));
+    assert!(harness.poll().is_pending());
+    assert_eq!(pings(&harness), 0, "the heartbeat was pushed back");
+    assert_eq!(harness.timer_sets.load(Ordering::Relaxed), sets + 1);
+    harness.advance(Duration::from_millis(499));
+    assert!(harness.poll().is_pending());
+    assert_eq!(pings(&harness), 0);
+    harness.advance(Duration::from_millis(1));
+    assert!(harness.poll().is_pending());
+    assert_eq!(pings(&harness), 1, "the ping goes out at the new deadline");
+    assert_eq!(
+        harness.events().len(),
+        12,
+        "connecting, open and ten messages"
+    );
+}
+
 #[test]
 fn the_timer_is_set_only_when_the_deadline_moves_and_fires_the_connect_timeout() {
     let mut harness = Harness::new(

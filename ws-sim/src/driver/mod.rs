@@ -18,6 +18,7 @@
 //! message given to a send ended in exactly one outcome. Each scenario runs twice, and the
 //! two runs must agree.
 
+pub mod bench;
 mod observer;
 mod runtime;
 mod script;
